@@ -1,0 +1,68 @@
+// Internal: the diff algorithms on UTF-16 code units, shared by the public
+// diff, patch and match code. Same algorithms and results as DMP's JavaScript
+// port, except that no function here returns a diff that splits a surrogate
+// pair.
+//
+// Thread safety: pure functions.
+//
+// Example:
+//   Diffs16 d = DiffMain(u"abc", u"abd", /*check_lines=*/false, kNoDeadline);
+//   CleanupSemantic(d);
+#ifndef DIFFSYNC_SRC_DMP_DIFF_CORE_H_
+#define DIFFSYNC_SRC_DMP_DIFF_CORE_H_
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "diffsync/dmp/diff.h"
+
+namespace diffsync::dmp::internal {
+
+using U16 = std::u16string;
+using U16View = std::u16string_view;
+using TimePoint = std::chrono::steady_clock::time_point;
+inline constexpr TimePoint kNoDeadline = TimePoint::max();
+
+struct Diff16 {
+  Operation operation = Operation::kEqual;
+  U16 text;
+  friend bool operator==(const Diff16&, const Diff16&) = default;
+};
+using Diffs16 = std::vector<Diff16>;
+
+// now + seconds, or kNoDeadline for seconds <= 0.
+TimePoint DeadlineAfter(double seconds);
+
+Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
+                 TimePoint deadline);
+
+size_t CommonPrefix(U16View a, U16View b);
+size_t CommonSuffix(U16View a, U16View b);
+size_t CommonOverlap(U16View a, U16View b);
+// {text1_prefix, text1_suffix, text2_prefix, text2_suffix, common}; the
+// caller decides whether half-match is allowed (only with a deadline).
+std::optional<std::array<U16, 5>> HalfMatch(U16View text1, U16View text2);
+
+void CleanupMerge(Diffs16& diffs);
+void CleanupSemantic(Diffs16& diffs);
+void CleanupSemanticLossless(Diffs16& diffs);
+void CleanupEfficiency(Diffs16& diffs, int edit_cost);
+
+U16 Text1(const Diffs16& diffs);
+U16 Text2(const Diffs16& diffs);
+int64_t XIndex(const Diffs16& diffs, int64_t loc);
+int64_t Levenshtein(const Diffs16& diffs);
+
+// Conversions between the public (UTF-8) and internal (UTF-16) forms.
+Diffs16 ToDiffs16(const Diffs& diffs);
+Diffs ToDiffs(const Diffs16& diffs);
+
+}  // namespace diffsync::dmp::internal
+
+#endif  // DIFFSYNC_SRC_DMP_DIFF_CORE_H_
