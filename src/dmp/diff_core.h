@@ -29,11 +29,15 @@ using U16View = std::u16string_view;
 using TimePoint = std::chrono::steady_clock::time_point;
 inline constexpr TimePoint kNoDeadline = TimePoint::max();
 
-struct Diff16 {
+// A diff over code units of type C: char16_t for text, char32_t for the line
+// ids of line mode.
+template <typename C>
+struct BasicDiff {
   Operation operation = Operation::kEqual;
-  U16 text;
-  friend bool operator==(const Diff16&, const Diff16&) = default;
+  std::basic_string<C> text;
+  friend bool operator==(const BasicDiff&, const BasicDiff&) = default;
 };
+using Diff16 = BasicDiff<char16_t>;
 using Diffs16 = std::vector<Diff16>;
 
 // now + seconds, or kNoDeadline for seconds <= 0.
@@ -43,6 +47,10 @@ Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
                  TimePoint deadline);
 
 size_t CommonPrefix(U16View a, U16View b);
+// Byte lengths of the common prefix / suffix of two UTF-8 texts, on a
+// character boundary.
+size_t CommonPrefix(std::string_view a, std::string_view b);
+size_t CommonSuffix(std::string_view a, std::string_view b);
 size_t CommonSuffix(U16View a, U16View b);
 size_t CommonOverlap(U16View a, U16View b);
 // {text1_prefix, text1_suffix, text2_prefix, text2_suffix, common}; the
@@ -50,6 +58,9 @@ size_t CommonOverlap(U16View a, U16View b);
 std::optional<std::array<U16, 5>> HalfMatch(U16View text1, U16View text2);
 
 void CleanupMerge(Diffs16& diffs);
+// The same merge run directly on UTF-8 diffs (what the public API uses, so
+// that merging never converts the text).
+void CleanupMerge(Diffs& diffs);
 void CleanupSemantic(Diffs16& diffs);
 void CleanupSemanticLossless(Diffs16& diffs);
 void CleanupEfficiency(Diffs16& diffs, int edit_cost);

@@ -1,0 +1,282 @@
+// The public diff API: UTF-8 in and out around the UTF-16 core, and the
+// functions that need no conversion (merge, delta, counts) run on UTF-8
+// directly.
+
+#include "diffsync/dmp/diff.h"
+
+#include <charconv>
+
+#include "dmp/diff_core.h"
+#include "dmp/utf.h"
+
+namespace diffsync::dmp {
+
+Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
+                       const Settings& settings, bool check_lines) {
+  return DiffMain(text1, text2, internal::DeadlineAfter(settings.diff_timeout),
+                  check_lines);
+}
+
+Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
+                       std::chrono::steady_clock::time_point deadline,
+                       bool check_lines) {
+  // Trim the common prefix and suffix on the UTF-8 bytes (memcmp speed; only
+  // the middle is converted), validating the shared part once.
+  const size_t prefix = internal::CommonPrefix(text1, text2);
+  const size_t suffix = internal::CommonSuffix(text1.substr(prefix),
+                                               text2.substr(prefix));
+  if (Status s = internal::ValidateUtf8(text1, "text1"); !s.ok()) return s;
+  if (Status s = internal::ValidateUtf8(text2, "text2"); !s.ok()) return s;
+  if (text1.size() == text2.size() && prefix == text1.size()) {
+    if (text1.empty()) return Diffs{};
+    return Diffs{{Operation::kEqual, std::string(text1)}};
+  }
+  const std::string_view middle1 =
+      text1.substr(prefix, text1.size() - prefix - suffix);
+  const std::string_view middle2 =
+      text2.substr(prefix, text2.size() - prefix - suffix);
+  const internal::Diffs16 middle =
+      internal::DiffMain(internal::ToUtf16(middle1), internal::ToUtf16(middle2),
+                         check_lines, deadline);
+  Diffs diffs;
+  diffs.reserve(middle.size() + 2);
+  if (prefix > 0) {
+    diffs.push_back({Operation::kEqual, std::string(text1.substr(0, prefix))});
+  }
+  for (const auto& d : middle) {
+    diffs.push_back({d.operation, internal::ToUtf8(d.text)});
+  }
+  if (suffix > 0) {
+    diffs.push_back(
+        {Operation::kEqual, std::string(text1.substr(text1.size() - suffix))});
+  }
+  internal::CleanupMerge(diffs);
+  return diffs;
+}
+
+int64_t CommonPrefix(std::string_view text1, std::string_view text2) {
+  return Utf16Length(text1.substr(0, internal::CommonPrefix(text1, text2)));
+}
+
+int64_t CommonSuffix(std::string_view text1, std::string_view text2) {
+  const size_t n = internal::CommonSuffix(text1, text2);
+  return Utf16Length(text1.substr(text1.size() - n));
+}
+
+int64_t CommonOverlap(std::string_view text1, std::string_view text2) {
+  return static_cast<int64_t>(internal::CommonOverlap(
+      internal::ToUtf16(text1), internal::ToUtf16(text2)));
+}
+
+std::optional<HalfMatch> FindHalfMatch(std::string_view text1,
+                                       std::string_view text2,
+                                       const Settings& settings) {
+  // Without a deadline DMP never risks the non-minimal half-match.
+  if (!(settings.diff_timeout > 0)) return std::nullopt;
+  auto hm = internal::HalfMatch(internal::ToUtf16(text1),
+                                internal::ToUtf16(text2));
+  if (!hm) return std::nullopt;
+  return HalfMatch{internal::ToUtf8((*hm)[0]), internal::ToUtf8((*hm)[1]),
+                   internal::ToUtf8((*hm)[2]), internal::ToUtf8((*hm)[3]),
+                   internal::ToUtf8((*hm)[4])};
+}
+
+void CleanupMerge(Diffs& diffs) { internal::CleanupMerge(diffs); }
+
+void CleanupSemantic(Diffs& diffs) {
+  internal::Diffs16 d = internal::ToDiffs16(diffs);
+  internal::CleanupSemantic(d);
+  diffs = internal::ToDiffs(d);
+}
+
+void CleanupSemanticLossless(Diffs& diffs) {
+  internal::Diffs16 d = internal::ToDiffs16(diffs);
+  internal::CleanupSemanticLossless(d);
+  diffs = internal::ToDiffs(d);
+}
+
+void CleanupEfficiency(Diffs& diffs, const Settings& settings) {
+  internal::Diffs16 d = internal::ToDiffs16(diffs);
+  internal::CleanupEfficiency(d, settings.diff_edit_cost);
+  diffs = internal::ToDiffs(d);
+}
+
+int64_t XIndex(const Diffs& diffs, int64_t loc) {
+  int64_t chars1 = 0, chars2 = 0, last_chars1 = 0, last_chars2 = 0;
+  size_t x = 0;
+  for (; x < diffs.size(); ++x) {
+    const int64_t size = Utf16Length(diffs[x].text);
+    if (diffs[x].operation != Operation::kInsert) chars1 += size;
+    if (diffs[x].operation != Operation::kDelete) chars2 += size;
+    if (chars1 > loc) break;  // Overshot the location.
+    last_chars1 = chars1;
+    last_chars2 = chars2;
+  }
+  // Was the location deleted?
+  if (x != diffs.size() && diffs[x].operation == Operation::kDelete) {
+    return last_chars2;
+  }
+  return last_chars2 + (loc - last_chars1);
+}
+
+std::string Text1(const Diffs& diffs) {
+  std::string text;
+  for (const auto& d : diffs) {
+    if (d.operation != Operation::kInsert) text += d.text;
+  }
+  return text;
+}
+
+std::string Text2(const Diffs& diffs) {
+  std::string text;
+  for (const auto& d : diffs) {
+    if (d.operation != Operation::kDelete) text += d.text;
+  }
+  return text;
+}
+
+int64_t Levenshtein(const Diffs& diffs) {
+  int64_t levenshtein = 0, insertions = 0, deletions = 0;
+  for (const auto& d : diffs) {
+    switch (d.operation) {
+      case Operation::kInsert:
+        insertions += Utf16Length(d.text);
+        break;
+      case Operation::kDelete:
+        deletions += Utf16Length(d.text);
+        break;
+      case Operation::kEqual:
+        // A deletion and an insertion is one substitution.
+        levenshtein += std::max(insertions, deletions);
+        insertions = deletions = 0;
+        break;
+    }
+  }
+  return levenshtein + std::max(insertions, deletions);
+}
+
+std::string PrettyHtml(const Diffs& diffs) {
+  std::string html;
+  for (const auto& d : diffs) {
+    switch (d.operation) {
+      case Operation::kInsert:
+        html += "<ins style=\"background:#e6ffe6;\">";
+        break;
+      case Operation::kDelete:
+        html += "<del style=\"background:#ffe6e6;\">";
+        break;
+      case Operation::kEqual:
+        html += "<span>";
+        break;
+    }
+    for (const char c : d.text) {
+      switch (c) {
+        case '&': html += "&amp;"; break;
+        case '<': html += "&lt;"; break;
+        case '>': html += "&gt;"; break;
+        case '\n': html += "&para;<br>"; break;
+        default: html += c;
+      }
+    }
+    switch (d.operation) {
+      case Operation::kInsert: html += "</ins>"; break;
+      case Operation::kDelete: html += "</del>"; break;
+      case Operation::kEqual: html += "</span>"; break;
+    }
+  }
+  return html;
+}
+
+std::string ToDelta(const Diffs& diffs) {
+  std::string delta;
+  for (size_t i = 0; i < diffs.size(); ++i) {
+    if (i > 0) delta += '\t';
+    const Diff& d = diffs[i];
+    switch (d.operation) {
+      case Operation::kInsert:
+        delta += '+';
+        internal::AppendEncodeUri(d.text, delta);
+        break;
+      case Operation::kDelete:
+        delta += '-';
+        delta += std::to_string(Utf16Length(d.text));
+        break;
+      case Operation::kEqual:
+        delta += '=';
+        delta += std::to_string(Utf16Length(d.text));
+        break;
+    }
+  }
+  return delta;
+}
+
+Result<Diffs> FromDelta(std::string_view text1, std::string_view delta) {
+  if (Status s = internal::ValidateUtf8(text1, "text1"); !s.ok()) return s;
+  if (Status s = internal::ValidateUtf8(delta, "delta"); !s.ok()) return s;
+  auto error = [](size_t offset, const std::string& why) {
+    return Status::InvalidArgument("delta: " + why + " at offset " +
+                                   std::to_string(offset));
+  };
+  Diffs diffs;
+  std::string_view rest = text1;  // Not yet covered by the delta.
+  size_t offset = 0;               // Of the current token in `delta`.
+  while (offset <= delta.size()) {
+    size_t end = delta.find('\t', offset);
+    if (end == std::string_view::npos) end = delta.size();
+    const std::string_view token = delta.substr(offset, end - offset);
+    if (!token.empty()) {
+      const std::string_view param = token.substr(1);
+      switch (token[0]) {
+        case '+': {
+          Result<std::string> text = internal::DecodeUri(param, "delta", offset + 1);
+          if (!text.ok()) return text.status();
+          diffs.push_back({Operation::kInsert, std::move(*text)});
+          break;
+        }
+        case '-':
+        case '=': {
+          uint64_t n = 0;
+          const auto [ptr, ec] =
+              std::from_chars(param.data(), param.data() + param.size(), n);
+          if (param.empty() || ec != std::errc() ||
+              ptr != param.data() + param.size()) {
+            return error(offset, "invalid number '" + std::string(param) + "'");
+          }
+          size_t units = 0;
+          const size_t bytes = internal::Utf8PrefixForUtf16(rest, n, &units);
+          if (units != n) {
+            if (bytes < rest.size()) {
+              return error(offset, "count " + std::to_string(n) +
+                                       " splits a character of text1");
+            }
+            return error(offset, "counts exceed the length of text1 (" +
+                                     std::to_string(Utf16Length(text1)) +
+                                     " UTF-16 units)");
+          }
+          diffs.push_back({token[0] == '=' ? Operation::kEqual
+                                           : Operation::kDelete,
+                           std::string(rest.substr(0, bytes))});
+          rest.remove_prefix(bytes);
+          break;
+        }
+        default:
+          return error(offset, "invalid operation '" +
+                                   std::string(token.substr(0, 1)) + "'");
+      }
+    }
+    offset = end + 1;
+  }
+  if (!rest.empty()) {
+    return Status::InvalidArgument(
+        "delta: covers " + std::to_string(Utf16Length(text1) - Utf16Length(rest)) +
+        " of the " + std::to_string(Utf16Length(text1)) +
+        " UTF-16 units of text1");
+  }
+  return diffs;
+}
+
+int64_t Utf16Length(std::string_view utf8) {
+  return static_cast<int64_t>(internal::Utf16Length(utf8));
+}
+
+}  // namespace diffsync::dmp

@@ -1,0 +1,1115 @@
+// The diff algorithms. They follow DMP's JavaScript port step for step, so
+// that results are identical, with three deliberate differences:
+//  - no diff splits a surrogate pair (prefixes and suffixes are snapped to
+//    character boundaries, edits shift by whole characters, and a final pass
+//    repairs any split the Myers search made);
+//  - line mode has no 65,535-line limit (line ids are 32-bit);
+//  - past the deadline, bisection keeps splitting at the furthest point it
+//    reached instead of replacing the whole region by one delete + insert.
+// Strings are walked through views and indices; no step copies a text per
+// character, so long equalities cost what their length costs once.
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+
+#include "dmp/diff_core.h"
+#include "dmp/utf.h"
+
+namespace diffsync::dmp::internal {
+namespace {
+
+using U32 = std::u32string;
+using U32View = std::u32string_view;
+
+// After the deadline, each bisection searches this many edit steps before it
+// settles for the furthest point reached.
+constexpr int kStepsAfterDeadline = 64;
+
+template <typename C>
+using View = std::basic_string_view<C>;
+
+// True if `i` is a character boundary of `s`: never inside a UTF-8 sequence
+// or a UTF-16 surrogate pair. Line ids (char32_t) have no inner boundaries.
+template <typename C>
+bool IsBoundary(View<C> s, size_t i) {
+  if constexpr (std::is_same_v<C, char>) {
+    return i == 0 || i >= s.size() ||
+           (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  } else if constexpr (std::is_same_v<C, char16_t>) {
+    return IsCharBoundary(s, i);
+  } else {
+    return true;
+  }
+}
+
+// Number of equal leading elements of a[0, n) and b[0, n).
+template <typename C>
+size_t MismatchForward(const C* a, const C* b, size_t n) {
+  size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr size_t kPer = 8 / sizeof(C);
+    for (; i + kPer <= n; i += kPer) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return i + std::countr_zero(x ^ y) / (8 * sizeof(C));
+    }
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+// Number of equal trailing elements of a[-n, 0) and b[-n, 0) (pointers to
+// one past the end).
+template <typename C>
+size_t MismatchBackward(const C* a_end, const C* b_end, size_t n) {
+  size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr size_t kPer = 8 / sizeof(C);
+    for (; i + kPer <= n; i += kPer) {
+      uint64_t x, y;
+      std::memcpy(&x, a_end - i - kPer, 8);
+      std::memcpy(&y, b_end - i - kPer, 8);
+      if (x != y) return i + std::countl_zero(x ^ y) / (8 * sizeof(C));
+    }
+  }
+  while (i < n && a_end[-1 - static_cast<ptrdiff_t>(i)] ==
+                      b_end[-1 - static_cast<ptrdiff_t>(i)]) {
+    ++i;
+  }
+  return i;
+}
+
+template <typename C>
+size_t PrefixLength(View<C> a, View<C> b) {
+  size_t n = MismatchForward(a.data(), b.data(), std::min(a.size(), b.size()));
+  while (n > 0 && !(IsBoundary(a, n) && IsBoundary(b, n))) --n;
+  return n;
+}
+
+template <typename C>
+size_t SuffixLength(View<C> a, View<C> b) {
+  size_t n = MismatchBackward(a.data() + a.size(), b.data() + b.size(),
+                              std::min(a.size(), b.size()));
+  while (n > 0 &&
+         !(IsBoundary(a, a.size() - n) && IsBoundary(b, b.size() - n))) {
+    --n;
+  }
+  return n;
+}
+
+template <typename C>
+size_t OverlapLength(View<C> a, View<C> b) {
+  if (a.empty() || b.empty()) return 0;
+  if (a.size() > b.size()) a = a.substr(a.size() - b.size());
+  if (b.size() > a.size()) b = b.substr(0, a.size());
+  const size_t n = a.size();
+  if (a == b) return n;
+  // Grow a candidate suffix of `a`; each time it is found in `b`, jump ahead
+  // by where it was found (DMP's algorithm, linear in practice).
+  size_t best = 0;
+  size_t length = 1;
+  while (true) {
+    const size_t found = b.find(a.substr(n - length));
+    if (found == View<C>::npos) return best;
+    length += found;
+    if (length > n) return best;
+    if (found == 0 || a.substr(n - length) == b.substr(0, length)) {
+      best = length;
+      ++length;
+      if (length > n) return best;
+    }
+  }
+}
+
+template <typename C>
+using DiffsOf = std::vector<BasicDiff<C>>;
+
+template <typename C>
+struct HalfMatchParts {
+  View<C> long_a, long_b, short_a, short_b;
+  std::basic_string<C> common;
+};
+
+// Does a substring of `shorttext` exist within `longtext` such that the
+// substring is at least half the length of `longtext`? Seeds with the
+// quarter-length substring at `i`.
+template <typename C>
+std::optional<HalfMatchParts<C>> HalfMatchAt(View<C> longtext,
+                                            View<C> shorttext, size_t i) {
+  const View<C> seed = longtext.substr(i, longtext.size() / 4);
+  size_t best_length = 0;
+  HalfMatchParts<C> best;
+  size_t j = shorttext.find(seed);
+  while (j != View<C>::npos) {
+    const size_t prefix = PrefixLength(longtext.substr(i), shorttext.substr(j));
+    const size_t suffix =
+        SuffixLength(longtext.substr(0, i), shorttext.substr(0, j));
+    if (best_length < suffix + prefix) {
+      best_length = suffix + prefix;
+      best.common = std::basic_string<C>(
+          shorttext.substr(j - suffix, suffix + prefix));
+      best.long_a = longtext.substr(0, i - suffix);
+      best.long_b = longtext.substr(i + prefix);
+      best.short_a = shorttext.substr(0, j - suffix);
+      best.short_b = shorttext.substr(j + prefix);
+    }
+    j = shorttext.find(seed, j + 1);
+  }
+  if (best_length * 2 >= longtext.size()) return best;
+  return std::nullopt;
+}
+
+// {text1_a, text1_b, text2_a, text2_b, common} as views into the inputs
+// (common owned).
+template <typename C>
+struct HalfMatchResult {
+  View<C> text1_a, text1_b, text2_a, text2_b;
+  std::basic_string<C> common;
+};
+
+template <typename C>
+std::optional<HalfMatchResult<C>> HalfMatchImpl(View<C> text1, View<C> text2) {
+  const bool text1_longer = text1.size() > text2.size();
+  const View<C> longtext = text1_longer ? text1 : text2;
+  const View<C> shorttext = text1_longer ? text2 : text1;
+  if (longtext.size() < 4 || shorttext.size() * 2 < longtext.size()) {
+    return std::nullopt;
+  }
+  auto hm1 = HalfMatchAt(longtext, shorttext, (longtext.size() + 3) / 4);
+  auto hm2 = HalfMatchAt(longtext, shorttext, (longtext.size() + 1) / 2);
+  if (!hm1 && !hm2) return std::nullopt;
+  HalfMatchParts<C>* hm;
+  if (!hm2) {
+    hm = &*hm1;
+  } else if (!hm1) {
+    hm = &*hm2;
+  } else {
+    hm = hm1->common.size() > hm2->common.size() ? &*hm1 : &*hm2;
+  }
+  HalfMatchResult<C> r;
+  if (text1_longer) {
+    r.text1_a = hm->long_a;
+    r.text1_b = hm->long_b;
+    r.text2_a = hm->short_a;
+    r.text2_b = hm->short_b;
+  } else {
+    r.text2_a = hm->long_a;
+    r.text2_b = hm->long_b;
+    r.text1_a = hm->short_a;
+    r.text1_b = hm->short_b;
+  }
+  r.common = std::move(hm->common);
+  return r;
+}
+
+template <typename C>
+void Append(DiffsOf<C>& out, DiffsOf<C>&& more) {
+  out.insert(out.end(), std::make_move_iterator(more.begin()),
+             std::make_move_iterator(more.end()));
+}
+
+template <typename C>
+DiffsOf<C> MainImpl(View<C> text1, View<C> text2, bool check_lines,
+                  TimePoint deadline);
+
+template <typename C>
+DiffsOf<C> BisectSplit(View<C> text1, View<C> text2, size_t x, size_t y,
+                     TimePoint deadline) {
+  DiffsOf<C> diffs = MainImpl(text1.substr(0, x), text2.substr(0, y), false,
+                            deadline);
+  Append(diffs, MainImpl(text1.substr(x), text2.substr(y), false, deadline));
+  return diffs;
+}
+
+// Myers' middle-snake bisection (1986), as DMP runs it.
+template <typename C>
+DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
+  const int64_t n1 = static_cast<int64_t>(text1.size());
+  const int64_t n2 = static_cast<int64_t>(text2.size());
+  const int64_t max_d = (n1 + n2 + 1) / 2;
+  const bool has_deadline = deadline != kNoDeadline;
+  bool late = has_deadline && std::chrono::steady_clock::now() > deadline;
+  // Past the deadline only a few steps are searched, so only that much of
+  // the diagonal arrays is needed.
+  int64_t limit = late ? std::min<int64_t>(max_d, kStepsAfterDeadline) : max_d;
+  const int64_t v_offset = limit;
+  const int64_t v_length = 2 * limit + 2;
+  std::vector<int64_t> v1(v_length, -1);
+  std::vector<int64_t> v2(v_length, -1);
+  v1[v_offset + 1] = 0;
+  v2[v_offset + 1] = 0;
+  const int64_t delta = n1 - n2;
+  // If the total number of characters is odd, the front path collides with
+  // the reverse path.
+  const bool front = (delta % 2 != 0);
+  int64_t k1start = 0, k1end = 0, k2start = 0, k2end = 0;
+  // Furthest points reached, for the split after the deadline.
+  int64_t best_fwd = -1, best_fwd_x = 0, best_fwd_y = 0;
+  int64_t best_rev = -1, best_rev_x = 0, best_rev_y = 0;
+  const C* s1 = text1.data();
+  const C* s2 = text2.data();
+
+  for (int64_t d = 0; d < limit; ++d) {
+    if (has_deadline && !late && std::chrono::steady_clock::now() > deadline) {
+      late = true;
+      limit = std::min(limit, std::max<int64_t>(d + 1, kStepsAfterDeadline));
+    }
+    // Walk the front path one step.
+    for (int64_t k1 = -d + k1start; k1 <= d - k1end; k1 += 2) {
+      const int64_t k1_offset = v_offset + k1;
+      int64_t x1;
+      if (k1 == -d || (k1 != d && v1[k1_offset - 1] < v1[k1_offset + 1])) {
+        x1 = v1[k1_offset + 1];
+      } else {
+        x1 = v1[k1_offset - 1] + 1;
+      }
+      int64_t y1 = x1 - k1;
+      if (x1 < n1 && y1 >= 0 && y1 < n2) {
+        const size_t run = MismatchForward(
+            s1 + x1, s2 + y1, static_cast<size_t>(std::min(n1 - x1, n2 - y1)));
+        x1 += run;
+        y1 += run;
+      }
+      v1[k1_offset] = x1;
+      if (x1 > n1) {
+        k1end += 2;  // Ran off the right of the graph.
+      } else if (y1 > n2) {
+        k1start += 2;  // Ran off the bottom of the graph.
+      } else {
+        if (x1 + y1 > best_fwd) {
+          best_fwd = x1 + y1;
+          best_fwd_x = x1;
+          best_fwd_y = y1;
+        }
+        if (front) {
+          const int64_t k2_offset = v_offset + delta - k1;
+          if (k2_offset >= 0 && k2_offset < v_length && v2[k2_offset] != -1) {
+            // Mirror x2 onto top-left coordinate system.
+            const int64_t x2 = n1 - v2[k2_offset];
+            if (x1 >= x2) {
+              return BisectSplit(text1, text2, static_cast<size_t>(x1),
+                                 static_cast<size_t>(y1), deadline);
+            }
+          }
+        }
+      }
+    }
+    // Walk the reverse path one step.
+    for (int64_t k2 = -d + k2start; k2 <= d - k2end; k2 += 2) {
+      const int64_t k2_offset = v_offset + k2;
+      int64_t x2;
+      if (k2 == -d || (k2 != d && v2[k2_offset - 1] < v2[k2_offset + 1])) {
+        x2 = v2[k2_offset + 1];
+      } else {
+        x2 = v2[k2_offset - 1] + 1;
+      }
+      int64_t y2 = x2 - k2;
+      if (x2 < n1 && y2 >= 0 && y2 < n2) {
+        const size_t run = MismatchBackward(
+            s1 + (n1 - x2), s2 + (n2 - y2),
+            static_cast<size_t>(std::min(n1 - x2, n2 - y2)));
+        x2 += run;
+        y2 += run;
+      }
+      v2[k2_offset] = x2;
+      if (x2 > n1) {
+        k2end += 2;  // Ran off the left of the graph.
+      } else if (y2 > n2) {
+        k2start += 2;  // Ran off the top of the graph.
+      } else {
+        if (x2 + y2 > best_rev) {
+          best_rev = x2 + y2;
+          best_rev_x = n1 - x2;
+          best_rev_y = n2 - y2;
+        }
+        if (!front) {
+          const int64_t k1_offset = v_offset + delta - k2;
+          if (k1_offset >= 0 && k1_offset < v_length && v1[k1_offset] != -1) {
+            const int64_t x1 = v1[k1_offset];
+            const int64_t y1 = v_offset + x1 - k1_offset;
+            if (x1 >= n1 - x2) {
+              return BisectSplit(text1, text2, static_cast<size_t>(x1),
+                                 static_cast<size_t>(y1), deadline);
+            }
+          }
+        }
+      }
+    }
+  }
+  if (late) {
+    // Out of time: split at the furthest point either path reached and let
+    // the halves be diffed the same way, rather than give up on the region.
+    const bool use_fwd = best_fwd >= best_rev;
+    const int64_t x = use_fwd ? best_fwd_x : best_rev_x;
+    const int64_t y = use_fwd ? best_fwd_y : best_rev_y;
+    const bool corner = (x == 0 && y == 0) || (x == n1 && y == n2);
+    if (!corner) {
+      return BisectSplit(text1, text2, static_cast<size_t>(x),
+                         static_cast<size_t>(y), deadline);
+    }
+  }
+  // No commonality at all.
+  DiffsOf<C> diffs;
+  diffs.push_back({Operation::kDelete, std::basic_string<C>(text1)});
+  diffs.push_back({Operation::kInsert, std::basic_string<C>(text2)});
+  return diffs;
+}
+
+Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline);
+
+// Diffs two texts that share no common prefix or suffix.
+template <typename C>
+DiffsOf<C> Compute(View<C> text1, View<C> text2, bool check_lines,
+                 TimePoint deadline) {
+  using S = std::basic_string<C>;
+  if (text1.empty()) return {{Operation::kInsert, S(text2)}};
+  if (text2.empty()) return {{Operation::kDelete, S(text1)}};
+
+  const bool text1_longer = text1.size() > text2.size();
+  const View<C> longtext = text1_longer ? text1 : text2;
+  const View<C> shorttext = text1_longer ? text2 : text1;
+  if (const size_t i = longtext.find(shorttext); i != View<C>::npos) {
+    // Shorter text is inside the longer text.
+    const Operation op = text1_longer ? Operation::kDelete : Operation::kInsert;
+    return {{op, S(longtext.substr(0, i))},
+            {Operation::kEqual, S(shorttext)},
+            {op, S(longtext.substr(i + shorttext.size()))}};
+  }
+  if (shorttext.size() == 1) {
+    // After the previous check, the character can't be an equality.
+    return {{Operation::kDelete, S(text1)}, {Operation::kInsert, S(text2)}};
+  }
+  if (deadline != kNoDeadline) {
+    // Half-match can yield a non-minimal diff, so only when time is limited.
+    if (auto hm = HalfMatchImpl(text1, text2)) {
+      DiffsOf<C> diffs = MainImpl(hm->text1_a, hm->text2_a, check_lines, deadline);
+      diffs.push_back({Operation::kEqual, std::move(hm->common)});
+      Append(diffs, MainImpl(hm->text1_b, hm->text2_b, check_lines, deadline));
+      return diffs;
+    }
+  }
+  if constexpr (std::is_same_v<C, char16_t>) {
+    if (check_lines && text1.size() > 100 && text2.size() > 100) {
+      return LineMode(text1, text2, deadline);
+    }
+  }
+  return Bisect(text1, text2, deadline);
+}
+
+template <typename D>
+void CleanupMergeImpl(std::vector<D>& diffs);
+
+template <typename C>
+DiffsOf<C> MainImpl(View<C> text1, View<C> text2, bool check_lines,
+                  TimePoint deadline) {
+  using S = std::basic_string<C>;
+  if (text1 == text2) {
+    if (text1.empty()) return {};
+    return {{Operation::kEqual, S(text1)}};
+  }
+  const size_t prefix = PrefixLength(text1, text2);
+  const View<C> common_prefix = text1.substr(0, prefix);
+  text1.remove_prefix(prefix);
+  text2.remove_prefix(prefix);
+  const size_t suffix = SuffixLength(text1, text2);
+  const View<C> common_suffix = text1.substr(text1.size() - suffix);
+  text1.remove_suffix(suffix);
+  text2.remove_suffix(suffix);
+
+  DiffsOf<C> middle = Compute(text1, text2, check_lines, deadline);
+  DiffsOf<C> diffs;
+  diffs.reserve(middle.size() + 2);
+  if (!common_prefix.empty()) {
+    diffs.push_back({Operation::kEqual, S(common_prefix)});
+  }
+  Append(diffs, std::move(middle));
+  if (!common_suffix.empty()) {
+    diffs.push_back({Operation::kEqual, S(common_suffix)});
+  }
+  CleanupMergeImpl(diffs);
+  return diffs;
+}
+
+// Line ids for line mode: each distinct line (including its '\n') gets a
+// number from 1 up, shared by both texts.
+struct LineTable {
+  std::vector<U16View> lines{U16View()};
+  std::unordered_map<U16View, char32_t> ids;
+
+  U32 Encode(U16View text) {
+    U32 out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find(u'\n', start);
+      end = (end == U16View::npos) ? text.size() : end + 1;
+      const U16View line = text.substr(start, end - start);
+      auto [it, inserted] =
+          ids.try_emplace(line, static_cast<char32_t>(lines.size()));
+      if (inserted) lines.push_back(line);
+      out.push_back(it->second);
+      start = end;
+    }
+    return out;
+  }
+};
+
+// Quick line-level diff, then a character diff of each replaced block. Can
+// produce non-minimal diffs.
+Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline) {
+  LineTable table;
+  table.ids.reserve((text1.size() + text2.size()) / 32 + 16);
+  const U32 chars1 = table.Encode(text1);
+  const U32 chars2 = table.Encode(text2);
+  const DiffsOf<char32_t> line_diffs =
+      MainImpl<char32_t>(chars1, chars2, false, deadline);
+
+  Diffs16 diffs;
+  diffs.reserve(line_diffs.size());
+  for (const auto& d : line_diffs) {
+    U16 text;
+    for (const char32_t id : d.text) text.append(table.lines[id]);
+    diffs.push_back({d.operation, std::move(text)});
+  }
+  // Eliminate freak matches (e.g. blank lines).
+  CleanupSemantic(diffs);
+
+  // Rediff each run of deletions and insertions character by character.
+  Diffs16 out;
+  out.reserve(diffs.size());
+  U16 text_delete, text_insert;
+  size_t run_start = 0;  // Index in `out` where the current edit run begins.
+  int count_delete = 0, count_insert = 0;
+  auto flush = [&] {
+    if (count_delete >= 1 && count_insert >= 1) {
+      out.resize(run_start);
+      Append(out, MainImpl<char16_t>(text_delete, text_insert, false, deadline));
+    }
+    count_delete = count_insert = 0;
+    text_delete.clear();
+    text_insert.clear();
+  };
+  for (auto& d : diffs) {
+    if (d.operation == Operation::kEqual) {
+      flush();
+      out.push_back(std::move(d));
+      run_start = out.size();
+      continue;
+    }
+    if (d.operation == Operation::kInsert) {
+      ++count_insert;
+      text_insert += d.text;
+    } else {
+      ++count_delete;
+      text_delete += d.text;
+    }
+    out.push_back(std::move(d));
+  }
+  flush();
+  return out;
+}
+
+// Moves the halves of surrogate pairs that a diff boundary separated so that
+// every diff text is whole characters: a low surrogate opening an equality
+// joins the edits before it, a high surrogate closing an equality joins the
+// edits after it.
+void RepairSplitSurrogates(Diffs16& diffs) {
+  bool split = false;
+  for (const auto& d : diffs) {
+    if (!d.text.empty() &&
+        (IsLowSurrogate(d.text.front()) || IsHighSurrogate(d.text.back()))) {
+      split = true;
+      break;
+    }
+  }
+  if (!split) return;
+  Diffs16 out;
+  U16 pending_delete, pending_insert;
+  auto flush_edits = [&] {
+    if (!pending_delete.empty()) {
+      out.push_back({Operation::kDelete, std::move(pending_delete)});
+    }
+    if (!pending_insert.empty()) {
+      out.push_back({Operation::kInsert, std::move(pending_insert)});
+    }
+    pending_delete.clear();
+    pending_insert.clear();
+  };
+  for (auto& d : diffs) {
+    if (d.operation == Operation::kDelete) {
+      pending_delete += d.text;
+    } else if (d.operation == Operation::kInsert) {
+      pending_insert += d.text;
+    } else {
+      U16 text = std::move(d.text);
+      if (!text.empty() && IsLowSurrogate(text.front())) {
+        pending_delete += text.front();
+        pending_insert += text.front();
+        text.erase(0, 1);
+      }
+      char16_t carry = 0;
+      if (!text.empty() && IsHighSurrogate(text.back())) {
+        carry = text.back();
+        text.pop_back();
+      }
+      flush_edits();
+      if (!text.empty()) out.push_back({Operation::kEqual, std::move(text)});
+      if (carry != 0) {
+        pending_delete.push_back(carry);
+        pending_insert.push_back(carry);
+      }
+    }
+  }
+  flush_edits();
+  diffs = std::move(out);
+  CleanupMerge(diffs);
+}
+
+template <typename D>
+using StringOf = decltype(D::text);
+
+template <typename S>
+View<typename S::value_type> AsView(const S& s) {
+  return View<typename S::value_type>(s);
+}
+
+// Reorders and merges like edit sections, merges equalities, then shifts
+// single edits over a neighbouring equality where that removes it. One
+// linear rebuild per sweep (DMP splices in place; results are the same).
+template <typename D>
+void CleanupMergeImpl(std::vector<D>& diffs) {
+  using S = StringOf<D>;
+  for (;;) {
+    std::vector<D> out;
+    out.reserve(diffs.size() + 1);
+    S text_delete, text_insert;
+    int count_delete = 0, count_insert = 0;
+    size_t run_start = 0;  // Index in `out` of the first edit of the run.
+    auto on_equality = [&](S equality_text) {
+      if (count_delete + count_insert > 1) {
+        out.resize(run_start);
+        if (count_delete != 0 && count_insert != 0) {
+          // Factor out any common prefix.
+          size_t common = PrefixLength(AsView(text_insert), AsView(text_delete));
+          if (common != 0) {
+            if (!out.empty() && out.back().operation == Operation::kEqual) {
+              out.back().text.append(text_insert, 0, common);
+            } else {
+              out.insert(out.begin(),
+                         D{Operation::kEqual, text_insert.substr(0, common)});
+            }
+            text_insert.erase(0, common);
+            text_delete.erase(0, common);
+          }
+          // Factor out any common suffix.
+          common = SuffixLength(AsView(text_insert), AsView(text_delete));
+          if (common != 0) {
+            equality_text.insert(0, text_insert, text_insert.size() - common,
+                                 common);
+            text_insert.resize(text_insert.size() - common);
+            text_delete.resize(text_delete.size() - common);
+          }
+        }
+        if (!text_delete.empty()) {
+          out.push_back(D{Operation::kDelete, std::move(text_delete)});
+        }
+        if (!text_insert.empty()) {
+          out.push_back(D{Operation::kInsert, std::move(text_insert)});
+        }
+        out.push_back(D{Operation::kEqual, std::move(equality_text)});
+      } else if (!out.empty() && count_delete + count_insert == 0 &&
+                 out.back().operation == Operation::kEqual) {
+        out.back().text += equality_text;
+      } else {
+        out.push_back(D{Operation::kEqual, std::move(equality_text)});
+      }
+      count_delete = count_insert = 0;
+      text_delete.clear();
+      text_insert.clear();
+      run_start = out.size();
+    };
+    for (auto& d : diffs) {
+      switch (d.operation) {
+        case Operation::kInsert:
+          ++count_insert;
+          text_insert += d.text;
+          out.push_back(std::move(d));
+          break;
+        case Operation::kDelete:
+          ++count_delete;
+          text_delete += d.text;
+          out.push_back(std::move(d));
+          break;
+        case Operation::kEqual:
+          on_equality(std::move(d.text));
+          break;
+      }
+    }
+    on_equality(S());  // The sentinel equality DMP appends.
+    if (out.back().text.empty()) out.pop_back();
+
+    // Second pass: shift single edits surrounded by equalities sideways to
+    // eliminate an equality, e.g. A<ins>BA</ins>C -> <ins>AB</ins>AC.
+    bool changes = false;
+    size_t pointer = 1;
+    while (pointer + 1 < out.size()) {
+      D& prev = out[pointer - 1];
+      D& cur = out[pointer];
+      D& next = out[pointer + 1];
+      if (prev.operation == Operation::kEqual &&
+          next.operation == Operation::kEqual) {
+        const auto edit = AsView(cur.text);
+        if (edit.ends_with(AsView(prev.text))) {
+          // Shift the edit over the previous equality.
+          cur.text = prev.text + cur.text.substr(0, edit.size() - prev.text.size());
+          next.text = prev.text + next.text;
+          out.erase(out.begin() + static_cast<ptrdiff_t>(pointer - 1));
+          changes = true;
+        } else if (edit.starts_with(AsView(next.text))) {
+          // Shift the edit over the next equality.
+          prev.text += next.text;
+          cur.text = cur.text.substr(next.text.size()) + next.text;
+          out.erase(out.begin() + static_cast<ptrdiff_t>(pointer + 1));
+          changes = true;
+        }
+      }
+      ++pointer;
+    }
+    diffs = std::move(out);
+    if (!changes) return;
+  }
+}
+
+// --- Semantic cleanup -------------------------------------------------------
+
+bool IsAsciiAlnum(char16_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+// JavaScript's \s.
+bool IsJsWhitespace(char16_t c) {
+  switch (c) {
+    case u'\t': case u'\n': case 0x0B: case 0x0C: case u'\r': case u' ':
+    case 0x00A0: case 0x1680: case 0x2028: case 0x2029: case 0x202F:
+    case 0x205F: case 0x3000: case 0xFEFF:
+      return true;
+    default:
+      return c >= 0x2000 && c <= 0x200A;
+  }
+}
+
+bool IsLineBreak(char16_t c) { return c == u'\r' || c == u'\n'; }
+
+// The text equality1 + edit + equality2 of the lossless cleanup, read in
+// place: sliding the edit never changes this concatenation.
+class Joined {
+ public:
+  Joined(U16View a, U16View b, U16View c) : a_(a), b_(b), c_(c) {}
+  size_t size() const { return a_.size() + b_.size() + c_.size(); }
+  char16_t operator[](size_t i) const {
+    if (i < a_.size()) return a_[i];
+    i -= a_.size();
+    if (i < b_.size()) return b_[i];
+    return c_[i - b_.size()];
+  }
+  U16 Slice(size_t begin, size_t end) const {
+    U16 out;
+    out.reserve(end - begin);
+    for (U16View part : {a_, b_, c_}) {
+      const size_t take_begin = std::min(begin, part.size());
+      const size_t take_end = std::min(end, part.size());
+      out.append(part.substr(take_begin, take_end - take_begin));
+      begin -= take_begin;
+      end -= take_end;
+    }
+    return out;
+  }
+
+ private:
+  U16View a_, b_, c_;
+};
+
+// How well the boundary at `mid` between one = s[begin, mid) and
+// two = s[mid, end) falls on a logical boundary: 6 (edge of the text) ... 0
+// (inside a word). DMP's scores and JavaScript's character classes.
+int SemanticScore(const Joined& s, size_t begin, size_t mid, size_t end) {
+  if (begin == mid || mid == end) return 6;
+  const char16_t char1 = s[mid - 1];
+  const char16_t char2 = s[mid];
+  const bool non_alnum1 = !IsAsciiAlnum(char1);
+  const bool non_alnum2 = !IsAsciiAlnum(char2);
+  const bool whitespace1 = non_alnum1 && IsJsWhitespace(char1);
+  const bool whitespace2 = non_alnum2 && IsJsWhitespace(char2);
+  const bool line_break1 = whitespace1 && IsLineBreak(char1);
+  const bool line_break2 = whitespace2 && IsLineBreak(char2);
+  // /\n\r?\n$/ on one, /^\r?\n\r?\n/ on two.
+  auto at = [&](size_t i, size_t lo, size_t hi) -> char16_t {
+    return (i >= lo && i < hi) ? s[i] : 0;
+  };
+  const bool blank_line1 =
+      line_break1 && char1 == u'\n' &&
+      (at(mid - 2, begin, mid) == u'\n' ||
+       (at(mid - 2, begin, mid) == u'\r' &&
+        at(mid - 3, begin, mid) == u'\n'));
+  bool blank_line2 = false;
+  if (line_break2) {
+    size_t i = mid;
+    if (at(i, mid, end) == u'\r') ++i;
+    if (at(i, mid, end) == u'\n') {
+      ++i;
+      if (at(i, mid, end) == u'\r') ++i;
+      blank_line2 = at(i, mid, end) == u'\n';
+    }
+  }
+  if (blank_line1 || blank_line2) return 5;
+  if (line_break1 || line_break2) return 4;
+  if (non_alnum1 && !whitespace1 && whitespace2) return 3;
+  if (whitespace1 || whitespace2) return 2;
+  if (non_alnum1 || non_alnum2) return 1;
+  return 0;
+}
+
+}  // namespace
+
+TimePoint DeadlineAfter(double seconds) {
+  if (!(seconds > 0)) return kNoDeadline;
+  const auto now = std::chrono::steady_clock::now();
+  const auto span = std::chrono::duration<double>(seconds);
+  if (span >= std::chrono::duration<double>(TimePoint::max() - now)) {
+    return kNoDeadline;
+  }
+  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(span);
+}
+
+Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
+                 TimePoint deadline) {
+  Diffs16 diffs = MainImpl<char16_t>(text1, text2, check_lines, deadline);
+  RepairSplitSurrogates(diffs);
+  return diffs;
+}
+
+size_t CommonPrefix(U16View a, U16View b) { return PrefixLength(a, b); }
+size_t CommonSuffix(U16View a, U16View b) { return SuffixLength(a, b); }
+size_t CommonPrefix(std::string_view a, std::string_view b) {
+  return PrefixLength(a, b);
+}
+size_t CommonSuffix(std::string_view a, std::string_view b) {
+  return SuffixLength(a, b);
+}
+size_t CommonOverlap(U16View a, U16View b) {
+  size_t n = OverlapLength(a, b);
+  // The overlap is a suffix of `a` and a prefix of `b`; keep it whole chars.
+  while (n > 0 && !(IsCharBoundary(a, a.size() - n) && IsCharBoundary(b, n))) {
+    --n;
+  }
+  return n;
+}
+
+std::optional<std::array<U16, 5>> HalfMatch(U16View text1, U16View text2) {
+  auto hm = HalfMatchImpl(text1, text2);
+  if (!hm) return std::nullopt;
+  return std::array<U16, 5>{U16(hm->text1_a), U16(hm->text1_b),
+                            U16(hm->text2_a), U16(hm->text2_b),
+                            std::move(hm->common)};
+}
+
+void CleanupMerge(Diffs16& diffs) {
+  if (!diffs.empty()) CleanupMergeImpl(diffs);
+}
+
+void CleanupMerge(Diffs& diffs) {
+  if (!diffs.empty()) CleanupMergeImpl(diffs);
+}
+
+void CleanupSemantic(Diffs16& diffs) {
+  bool changes = false;
+  std::vector<size_t> equalities;  // Indices of candidate equalities.
+  bool have_last_equality = false;
+  size_t last_equality_length = 0;
+  // Characters changed before and after the last equality.
+  size_t length_insertions1 = 0, length_deletions1 = 0;
+  size_t length_insertions2 = 0, length_deletions2 = 0;
+  ptrdiff_t pointer = 0;
+  while (pointer < static_cast<ptrdiff_t>(diffs.size())) {
+    Diff16& d = diffs[pointer];
+    if (d.operation == Operation::kEqual) {
+      equalities.push_back(static_cast<size_t>(pointer));
+      length_insertions1 = length_insertions2;
+      length_deletions1 = length_deletions2;
+      length_insertions2 = length_deletions2 = 0;
+      have_last_equality = !d.text.empty();
+      last_equality_length = d.text.size();
+    } else {
+      if (d.operation == Operation::kInsert) {
+        length_insertions2 += d.text.size();
+      } else {
+        length_deletions2 += d.text.size();
+      }
+      // Eliminate an equality that is smaller or equal to the edits on both
+      // sides of it.
+      if (have_last_equality &&
+          last_equality_length <=
+              std::max(length_insertions1, length_deletions1) &&
+          last_equality_length <=
+              std::max(length_insertions2, length_deletions2)) {
+        const size_t at = equalities.back();
+        diffs.insert(diffs.begin() + static_cast<ptrdiff_t>(at),
+                     Diff16{Operation::kDelete, diffs[at].text});
+        diffs[at + 1].operation = Operation::kInsert;
+        equalities.pop_back();  // The equality just deleted.
+        if (!equalities.empty()) equalities.pop_back();  // Re-evaluate it.
+        pointer = equalities.empty()
+                      ? -1
+                      : static_cast<ptrdiff_t>(equalities.back());
+        length_insertions1 = length_deletions1 = 0;
+        length_insertions2 = length_deletions2 = 0;
+        have_last_equality = false;
+        changes = true;
+      }
+    }
+    ++pointer;
+  }
+
+  if (changes) CleanupMerge(diffs);
+  CleanupSemanticLossless(diffs);
+
+  // Extract overlaps between deletions and insertions, e.g.
+  // <del>abcxxx</del><ins>xxxdef</ins> -> <del>abc</del>xxx<ins>def</ins>, and
+  // <del>xxxabc</del><ins>defxxx</ins> -> <ins>def</ins>xxx<del>abc</del>,
+  // when the overlap is as big as the edit ahead or behind it.
+  size_t p = 1;
+  while (p < diffs.size()) {
+    if (diffs[p - 1].operation == Operation::kDelete &&
+        diffs[p].operation == Operation::kInsert) {
+      U16 deletion = diffs[p - 1].text;
+      U16 insertion = diffs[p].text;
+      const size_t overlap1 = CommonOverlap(deletion, insertion);
+      const size_t overlap2 = CommonOverlap(insertion, deletion);
+      if (overlap1 >= overlap2) {
+        if (overlap1 * 2 >= deletion.size() || overlap1 * 2 >= insertion.size()) {
+          diffs.insert(diffs.begin() + static_cast<ptrdiff_t>(p),
+                       Diff16{Operation::kEqual, insertion.substr(0, overlap1)});
+          diffs[p - 1].text = deletion.substr(0, deletion.size() - overlap1);
+          diffs[p + 1].text = insertion.substr(overlap1);
+          ++p;
+        }
+      } else if (overlap2 * 2 >= deletion.size() ||
+                 overlap2 * 2 >= insertion.size()) {
+        diffs.insert(diffs.begin() + static_cast<ptrdiff_t>(p),
+                     Diff16{Operation::kEqual, deletion.substr(0, overlap2)});
+        diffs[p - 1] = {Operation::kInsert,
+                        insertion.substr(0, insertion.size() - overlap2)};
+        diffs[p + 1] = {Operation::kDelete, deletion.substr(overlap2)};
+        ++p;
+      }
+      ++p;
+    }
+    ++p;
+  }
+}
+
+void CleanupSemanticLossless(Diffs16& diffs) {
+  // Intentionally ignore the first and last element (no need to check them).
+  size_t pointer = 1;
+  while (diffs.size() >= 3 && pointer < diffs.size() - 1) {
+    if (diffs[pointer - 1].operation != Operation::kEqual ||
+        diffs[pointer + 1].operation != Operation::kEqual) {
+      ++pointer;
+      continue;
+    }
+    // A single edit surrounded by equalities: the edit is the window
+    // [pos, pos + len) of equality1 + edit + equality2.
+    const U16& e1 = diffs[pointer - 1].text;
+    const U16& edit = diffs[pointer].text;
+    const Joined s(e1, edit, diffs[pointer + 1].text);
+    const size_t n = s.size();
+    const size_t len = edit.size();
+    auto score_at = [&](size_t p) {
+      return SemanticScore(s, 0, p, p + len) + SemanticScore(s, p, p + len, n);
+    };
+    // First, shift the edit as far left as possible.
+    size_t pos = e1.size() - CommonSuffix(e1, edit);
+    // Second, step right a character at a time, looking for the best fit.
+    size_t best_pos = pos;
+    int best_score = score_at(pos);
+    while (pos + len < n) {
+      const size_t step =
+          (IsHighSurrogate(s[pos]) && pos + 1 < n && IsLowSurrogate(s[pos + 1]))
+              ? 2
+              : 1;
+      if (pos + len + step > n || s[pos] != s[pos + len] ||
+          (step == 2 && s[pos + 1] != s[pos + len + 1])) {
+        break;
+      }
+      pos += step;
+      const int score = score_at(pos);
+      // The >= encourages trailing rather than leading whitespace on edits.
+      if (score >= best_score) {
+        best_score = score;
+        best_pos = pos;
+      }
+    }
+    if (best_pos != e1.size()) {
+      // An improvement: save it back to the diff.
+      U16 best_e1 = s.Slice(0, best_pos);
+      U16 best_edit = s.Slice(best_pos, best_pos + len);
+      U16 best_e2 = s.Slice(best_pos + len, n);
+      if (!best_e1.empty()) {
+        diffs[pointer - 1].text = std::move(best_e1);
+      } else {
+        diffs.erase(diffs.begin() + static_cast<ptrdiff_t>(pointer - 1));
+        --pointer;
+      }
+      diffs[pointer].text = std::move(best_edit);
+      if (!best_e2.empty()) {
+        diffs[pointer + 1].text = std::move(best_e2);
+      } else {
+        diffs.erase(diffs.begin() + static_cast<ptrdiff_t>(pointer + 1));
+        --pointer;
+      }
+    }
+    ++pointer;
+  }
+}
+
+void CleanupEfficiency(Diffs16& diffs, int edit_cost) {
+  bool changes = false;
+  std::vector<size_t> equalities;  // Indices of candidate equalities.
+  bool have_last_equality = false;
+  size_t last_equality_length = 0;
+  // Whether there is an insertion / deletion before / after the last equality.
+  bool pre_ins = false, pre_del = false, post_ins = false, post_del = false;
+  ptrdiff_t pointer = 0;
+  const size_t cost = edit_cost < 0 ? 0 : static_cast<size_t>(edit_cost);
+  while (pointer < static_cast<ptrdiff_t>(diffs.size())) {
+    Diff16& d = diffs[pointer];
+    if (d.operation == Operation::kEqual) {
+      if (d.text.size() < cost && (post_ins || post_del)) {
+        // Candidate found.
+        equalities.push_back(static_cast<size_t>(pointer));
+        pre_ins = post_ins;
+        pre_del = post_del;
+        have_last_equality = !d.text.empty();
+        last_equality_length = d.text.size();
+      } else {
+        // Not a candidate, and can never become one.
+        equalities.clear();
+        have_last_equality = false;
+      }
+      post_ins = post_del = false;
+    } else {
+      if (d.operation == Operation::kDelete) {
+        post_del = true;
+      } else {
+        post_ins = true;
+      }
+      // Five types to be split:
+      // <ins>A</ins><del>B</del>XY<ins>C</ins><del>D</del>
+      // <ins>A</ins>X<ins>C</ins><del>D</del>
+      // <ins>A</ins><del>B</del>X<ins>C</ins>
+      // <ins>A</del>X<ins>C</ins><del>D</del>
+      // <ins>A</ins><del>B</del>X<del>C</del>
+      const int sides = pre_ins + pre_del + post_ins + post_del;
+      if (have_last_equality &&
+          ((pre_ins && pre_del && post_ins && post_del) ||
+           (last_equality_length * 2 < cost && sides == 3))) {
+        const size_t at = equalities.back();
+        diffs.insert(diffs.begin() + static_cast<ptrdiff_t>(at),
+                     Diff16{Operation::kDelete, diffs[at].text});
+        diffs[at + 1].operation = Operation::kInsert;
+        equalities.pop_back();  // The equality just deleted.
+        have_last_equality = false;
+        if (pre_ins && pre_del) {
+          // No changes made which could affect the previous entry.
+          post_ins = post_del = true;
+          equalities.clear();
+        } else {
+          if (!equalities.empty()) equalities.pop_back();
+          pointer = equalities.empty()
+                        ? -1
+                        : static_cast<ptrdiff_t>(equalities.back());
+          post_ins = post_del = false;
+        }
+        changes = true;
+      }
+    }
+    ++pointer;
+  }
+  if (changes) CleanupMerge(diffs);
+}
+
+U16 Text1(const Diffs16& diffs) {
+  U16 text;
+  for (const auto& d : diffs) {
+    if (d.operation != Operation::kInsert) text += d.text;
+  }
+  return text;
+}
+
+U16 Text2(const Diffs16& diffs) {
+  U16 text;
+  for (const auto& d : diffs) {
+    if (d.operation != Operation::kDelete) text += d.text;
+  }
+  return text;
+}
+
+int64_t XIndex(const Diffs16& diffs, int64_t loc) {
+  int64_t chars1 = 0, chars2 = 0, last_chars1 = 0, last_chars2 = 0;
+  size_t x = 0;
+  for (; x < diffs.size(); ++x) {
+    const auto size = static_cast<int64_t>(diffs[x].text.size());
+    if (diffs[x].operation != Operation::kInsert) chars1 += size;
+    if (diffs[x].operation != Operation::kDelete) chars2 += size;
+    if (chars1 > loc) break;  // Overshot the location.
+    last_chars1 = chars1;
+    last_chars2 = chars2;
+  }
+  // Was the location deleted?
+  if (x != diffs.size() && diffs[x].operation == Operation::kDelete) {
+    return last_chars2;
+  }
+  return last_chars2 + (loc - last_chars1);
+}
+
+int64_t Levenshtein(const Diffs16& diffs) {
+  int64_t levenshtein = 0, insertions = 0, deletions = 0;
+  for (const auto& d : diffs) {
+    const auto size = static_cast<int64_t>(d.text.size());
+    switch (d.operation) {
+      case Operation::kInsert:
+        insertions += size;
+        break;
+      case Operation::kDelete:
+        deletions += size;
+        break;
+      case Operation::kEqual:
+        // A deletion and an insertion is one substitution.
+        levenshtein += std::max(insertions, deletions);
+        insertions = deletions = 0;
+        break;
+    }
+  }
+  return levenshtein + std::max(insertions, deletions);
+}
+
+Diffs16 ToDiffs16(const Diffs& diffs) {
+  Diffs16 out;
+  out.reserve(diffs.size());
+  for (const auto& d : diffs) out.push_back({d.operation, ToUtf16(d.text)});
+  return out;
+}
+
+Diffs ToDiffs(const Diffs16& diffs) {
+  Diffs out;
+  out.reserve(diffs.size());
+  for (const auto& d : diffs) out.push_back({d.operation, ToUtf8(d.text)});
+  return out;
+}
+
+}  // namespace diffsync::dmp::internal
