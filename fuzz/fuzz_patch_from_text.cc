@@ -1,0 +1,30 @@
+// PatchFromText on arbitrary text: it either reports an error or returns
+// patches whose diff texts are valid UTF-8 and that survive a
+// PatchToText/PatchFromText round trip unchanged.
+#include <cstddef>
+#include <cstdint>
+
+#include "diffsync/dmp/patch.h"
+#include "fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace diffsync::dmp;
+  using diffsync::fuzz::Check;
+
+  Result<Patches> patches = PatchFromText(diffsync::fuzz::AsView(data, size));
+  if (!patches.ok()) {
+    Check(!patches.status().message().empty(), "an error says what is wrong");
+    return 0;
+  }
+  for (const Patch& p : *patches) {
+    for (const Diff& d : p.diffs) {
+      Check(diffsync::fuzz::IsValidUtf8(d.text), "diff texts are valid UTF-8");
+    }
+  }
+  const std::string text = PatchToText(*patches);
+  Result<Patches> again = PatchFromText(text);
+  Check(again.ok(), "PatchFromText accepts what PatchToText wrote");
+  Check(*again == *patches, "PatchFromText(PatchToText(p)) == p");
+  Check(PatchToText(*again) == text, "PatchToText is a fixed point");
+  return 0;
+}
