@@ -226,9 +226,32 @@ DiffsOf<C> BisectSplit(View<C> text1, View<C> text2, size_t x, size_t y,
   return diffs;
 }
 
-// Myers' middle-snake bisection (1986), as DMP runs it.
-template <typename C>
-DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
+// The furthest point (x, y) that the forward (v1) or reverse (v2) paths
+// reached, mirrored into forward coordinates; used to split the problem when
+// the deadline cut the search short.
+template <typename I>
+std::pair<int64_t, int64_t> FurthestPoint(const I* v1, const I* v2,
+                                          int64_t v_offset, int64_t v_length,
+                                          int64_t n1, int64_t n2) {
+  int64_t best = -1, best_x = 0, best_y = 0;
+  for (int64_t i = 0; i < v_length; ++i) {
+    const int64_t k = i - v_offset;
+    for (int dir = 0; dir < 2; ++dir) {
+      const int64_t x = dir == 0 ? v1[i] : v2[i];
+      const int64_t y = x - k;
+      if (x < 0 || x > n1 || y < 0 || y > n2 || x + y <= best) continue;
+      best = x + y;
+      best_x = dir == 0 ? x : n1 - x;
+      best_y = dir == 0 ? y : n2 - y;
+    }
+  }
+  return {best_x, best_y};
+}
+
+// Myers' middle-snake bisection (1986), as DMP runs it. I is the type of the
+// diagonal arrays: 32-bit whenever the texts allow, for cache footprint.
+template <typename C, typename I>
+DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
   const int64_t n1 = static_cast<int64_t>(text1.size());
   const int64_t n2 = static_cast<int64_t>(text2.size());
   const int64_t max_d = (n1 + n2 + 1) / 2;
@@ -239,8 +262,9 @@ DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
   int64_t limit = late ? std::min<int64_t>(max_d, kStepsAfterDeadline) : max_d;
   const int64_t v_offset = limit;
   const int64_t v_length = 2 * limit + 2;
-  std::vector<int64_t> v1(v_length, -1);
-  std::vector<int64_t> v2(v_length, -1);
+  std::vector<I> v(2 * v_length, -1);
+  I* const v1 = v.data();
+  I* const v2 = v.data() + v_length;
   v1[v_offset + 1] = 0;
   v2[v_offset + 1] = 0;
   const int64_t delta = n1 - n2;
@@ -248,11 +272,8 @@ DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
   // the reverse path.
   const bool front = (delta % 2 != 0);
   int64_t k1start = 0, k1end = 0, k2start = 0, k2end = 0;
-  // Furthest points reached, for the split after the deadline.
-  int64_t best_fwd = -1, best_fwd_x = 0, best_fwd_y = 0;
-  int64_t best_rev = -1, best_rev_x = 0, best_rev_y = 0;
-  const C* s1 = text1.data();
-  const C* s2 = text2.data();
+  const C* const s1 = text1.data();
+  const C* const s2 = text2.data();
 
   for (int64_t d = 0; d < limit; ++d) {
     if (has_deadline && !late && std::chrono::steady_clock::now() > deadline) {
@@ -261,81 +282,56 @@ DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
     }
     // Walk the front path one step.
     for (int64_t k1 = -d + k1start; k1 <= d - k1end; k1 += 2) {
-      const int64_t k1_offset = v_offset + k1;
-      int64_t x1;
-      if (k1 == -d || (k1 != d && v1[k1_offset - 1] < v1[k1_offset + 1])) {
-        x1 = v1[k1_offset + 1];
-      } else {
-        x1 = v1[k1_offset - 1] + 1;
-      }
+      I* const p = v1 + v_offset + k1;
+      int64_t x1 = (k1 == -d || (k1 != d && p[-1] < p[1])) ? p[1] : p[-1] + 1;
       int64_t y1 = x1 - k1;
-      if (x1 < n1 && y1 >= 0 && y1 < n2) {
+      if (x1 < n1 && y1 < n2 && y1 >= 0 && s1[x1] == s2[y1]) {
         const size_t run = MismatchForward(
             s1 + x1, s2 + y1, static_cast<size_t>(std::min(n1 - x1, n2 - y1)));
         x1 += run;
         y1 += run;
       }
-      v1[k1_offset] = x1;
+      *p = static_cast<I>(x1);
       if (x1 > n1) {
         k1end += 2;  // Ran off the right of the graph.
       } else if (y1 > n2) {
         k1start += 2;  // Ran off the bottom of the graph.
-      } else {
-        if (x1 + y1 > best_fwd) {
-          best_fwd = x1 + y1;
-          best_fwd_x = x1;
-          best_fwd_y = y1;
-        }
-        if (front) {
-          const int64_t k2_offset = v_offset + delta - k1;
-          if (k2_offset >= 0 && k2_offset < v_length && v2[k2_offset] != -1) {
-            // Mirror x2 onto top-left coordinate system.
-            const int64_t x2 = n1 - v2[k2_offset];
-            if (x1 >= x2) {
-              return BisectSplit(text1, text2, static_cast<size_t>(x1),
-                                 static_cast<size_t>(y1), deadline);
-            }
-          }
+      } else if (front) {
+        const int64_t k2_offset = v_offset + delta - k1;
+        if (k2_offset >= 0 && k2_offset < v_length && v2[k2_offset] != -1 &&
+            x1 >= n1 - v2[k2_offset]) {
+          // The paths overlap (x2 mirrored onto the top-left system).
+          return BisectSplit(text1, text2, static_cast<size_t>(x1),
+                             static_cast<size_t>(y1), deadline);
         }
       }
     }
     // Walk the reverse path one step.
     for (int64_t k2 = -d + k2start; k2 <= d - k2end; k2 += 2) {
-      const int64_t k2_offset = v_offset + k2;
-      int64_t x2;
-      if (k2 == -d || (k2 != d && v2[k2_offset - 1] < v2[k2_offset + 1])) {
-        x2 = v2[k2_offset + 1];
-      } else {
-        x2 = v2[k2_offset - 1] + 1;
-      }
+      I* const p = v2 + v_offset + k2;
+      int64_t x2 = (k2 == -d || (k2 != d && p[-1] < p[1])) ? p[1] : p[-1] + 1;
       int64_t y2 = x2 - k2;
-      if (x2 < n1 && y2 >= 0 && y2 < n2) {
+      if (x2 < n1 && y2 < n2 && y2 >= 0 &&
+          s1[n1 - x2 - 1] == s2[n2 - y2 - 1]) {
         const size_t run = MismatchBackward(
             s1 + (n1 - x2), s2 + (n2 - y2),
             static_cast<size_t>(std::min(n1 - x2, n2 - y2)));
         x2 += run;
         y2 += run;
       }
-      v2[k2_offset] = x2;
+      *p = static_cast<I>(x2);
       if (x2 > n1) {
         k2end += 2;  // Ran off the left of the graph.
       } else if (y2 > n2) {
         k2start += 2;  // Ran off the top of the graph.
-      } else {
-        if (x2 + y2 > best_rev) {
-          best_rev = x2 + y2;
-          best_rev_x = n1 - x2;
-          best_rev_y = n2 - y2;
-        }
-        if (!front) {
-          const int64_t k1_offset = v_offset + delta - k2;
-          if (k1_offset >= 0 && k1_offset < v_length && v1[k1_offset] != -1) {
-            const int64_t x1 = v1[k1_offset];
+      } else if (!front) {
+        const int64_t k1_offset = v_offset + delta - k2;
+        if (k1_offset >= 0 && k1_offset < v_length && v1[k1_offset] != -1) {
+          const int64_t x1 = v1[k1_offset];
+          if (x1 >= n1 - x2) {
             const int64_t y1 = v_offset + x1 - k1_offset;
-            if (x1 >= n1 - x2) {
-              return BisectSplit(text1, text2, static_cast<size_t>(x1),
-                                 static_cast<size_t>(y1), deadline);
-            }
+            return BisectSplit(text1, text2, static_cast<size_t>(x1),
+                               static_cast<size_t>(y1), deadline);
           }
         }
       }
@@ -344,9 +340,7 @@ DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
   if (late) {
     // Out of time: split at the furthest point either path reached and let
     // the halves be diffed the same way, rather than give up on the region.
-    const bool use_fwd = best_fwd >= best_rev;
-    const int64_t x = use_fwd ? best_fwd_x : best_rev_x;
-    const int64_t y = use_fwd ? best_fwd_y : best_rev_y;
+    const auto [x, y] = FurthestPoint(v1, v2, v_offset, v_length, n1, n2);
     const bool corner = (x == 0 && y == 0) || (x == n1 && y == n2);
     if (!corner) {
       return BisectSplit(text1, text2, static_cast<size_t>(x),
@@ -358,6 +352,14 @@ DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
   diffs.push_back({Operation::kDelete, std::basic_string<C>(text1)});
   diffs.push_back({Operation::kInsert, std::basic_string<C>(text2)});
   return diffs;
+}
+
+template <typename C>
+DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
+  if (text1.size() + text2.size() < (size_t{1} << 30)) {
+    return BisectWith<C, int32_t>(text1, text2, deadline);
+  }
+  return BisectWith<C, int64_t>(text1, text2, deadline);
 }
 
 Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline);
