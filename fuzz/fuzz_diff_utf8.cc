@@ -2,36 +2,36 @@
 // points: each either reports an error or returns valid UTF-8 that means
 // what it should. The first byte chooses where the rest is cut in two, so
 // invalid sequences can sit anywhere in either text.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "diffsync/dmp/diff.h"
 #include "diffsync/dmp/match.h"
 #include "fuzz_util.h"
 
-constexpr size_t kMaxInput = 1 << 14;
-
+namespace diffsync::dmp {
 namespace {
 
-void CheckWhole(const diffsync::dmp::Diffs& diffs, const char* what) {
+using fuzz::Check;
+
+constexpr size_t kMaxInput = 1 << 14;
+
+void CheckWhole(const Diffs& diffs, const char* what) {
   for (const auto& d : diffs) {
-    diffsync::fuzz::Check(diffsync::fuzz::IsValidUtf8(d.text), what);
+    Check(fuzz::IsValidUtf8(d.text), what);
   }
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace diffsync::dmp;
-  using diffsync::fuzz::Check;
+int TestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > kMaxInput) return 0;
-  const std::string_view rest = diffsync::fuzz::AsView(data + 1, size - 1);
+  const std::string_view rest = fuzz::AsView(data + 1, size - 1);
   const size_t cut = rest.size() * data[0] / 255;
   const std::string_view a = rest.substr(0, cut), b = rest.substr(cut);
-  const bool valid =
-      diffsync::fuzz::IsValidUtf8(a) && diffsync::fuzz::IsValidUtf8(b);
+  const bool valid = fuzz::IsValidUtf8(a) && fuzz::IsValidUtf8(b);
 
   for (bool check_lines : {false, true}) {
     Result<Diffs> diffs = DiffMain(a, b, Settings(), check_lines);
@@ -44,22 +44,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(Text1(*diffs) == a && Text2(*diffs) == b, "DiffMain rebuilds a, b");
   }
 
-  // Diffs built by hand from the raw bytes: the documented reading of bad
-  // bytes is U+FFFD, so every cleanup must still produce valid UTF-8.
-  const Diffs raw = {{Operation::kEqual, std::string(a.substr(0, a.size() / 2))},
-                     {Operation::kDelete, std::string(a.substr(a.size() / 2))},
-                     {Operation::kInsert, std::string(b)}};
-  Diffs d = raw;
-  CleanupSemantic(d);
-  CheckWhole(d, "CleanupSemantic output is valid UTF-8");
-  d = raw;
-  CleanupEfficiency(d);
-  CheckWhole(d, "CleanupEfficiency output is valid UTF-8");
-  d = raw;
-  CleanupSemanticLossless(d);
-  CheckWhole(d, "CleanupSemanticLossless output is valid UTF-8");
-  Check(diffsync::fuzz::IsValidUtf8(PrettyHtml(raw)),
-        "PrettyHtml output is valid UTF-8");
+  // Diffs built by hand from the raw bytes (the cut in `a` may fall inside a
+  // character). Functions taking Diffs expect valid UTF-8 and have no error
+  // channel, so with bad bytes they are only run under the sanitizers; with
+  // valid texts every cleanup keeps both texts and characters whole.
+  const Diffs raw = {
+      {Operation::kEqual, std::string(a.substr(0, a.size() / 2))},
+      {Operation::kDelete, std::string(a.substr(a.size() / 2))},
+      {Operation::kInsert, std::string(b)}};
+  const bool raw_valid = std::all_of(raw.begin(), raw.end(), [](const Diff& x) {
+    return fuzz::IsValidUtf8(x.text);
+  });
+  const std::string text1 = Text1(raw), text2 = Text2(raw);
+  const std::pair<const char*, void (*)(Diffs&)> cleanups[] = {
+      {"CleanupSemantic", [](Diffs& x) { CleanupSemantic(x); }},
+      {"CleanupEfficiency", [](Diffs& x) { CleanupEfficiency(x); }},
+      {"CleanupSemanticLossless", [](Diffs& x) { CleanupSemanticLossless(x); }},
+      {"CleanupMerge", [](Diffs& x) { CleanupMerge(x); }},
+  };
+  for (const auto& [name, cleanup] : cleanups) {
+    Diffs d = raw;
+    cleanup(d);
+    if (!raw_valid) continue;
+    CheckWhole(d, name);
+    Check(Text1(d) == text1 && Text2(d) == text2, name);
+  }
+  const std::string html = PrettyHtml(raw);
+  const std::string delta = ToDelta(raw);
+  if (raw_valid) {
+    Check(fuzz::IsValidUtf8(html), "PrettyHtml output is valid UTF-8");
+    Result<Diffs> back = FromDelta(text1, delta);
+    Check(back.ok() && *back == raw, "FromDelta(Text1(d), ToDelta(d)) == d");
+  }
   Check(Levenshtein(raw) >= 0, "Levenshtein is not negative");
   Check(CommonPrefix(a, b) >= 0 && CommonSuffix(a, b) >= 0 &&
             CommonOverlap(a, b) >= 0,
@@ -68,8 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Bitap takes at most Match_MaxBits (32) code units; 32 bytes never exceed
   // that.
   const std::string_view pattern = b.substr(0, 32);
-  const bool match_valid =
-      diffsync::fuzz::IsValidUtf8(a) && diffsync::fuzz::IsValidUtf8(pattern);
+  const bool match_valid = fuzz::IsValidUtf8(a) && fuzz::IsValidUtf8(pattern);
   const int64_t loc = static_cast<int64_t>(data[0]) - 8;
   Result<std::optional<int64_t>> found = MatchMain(a, pattern, loc);
   Check(found.ok() == match_valid, "MatchMain fails exactly on invalid UTF-8");
@@ -78,4 +93,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           "MatchMain finds a location inside the text");
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace diffsync::dmp
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return diffsync::dmp::TestOneInput(data, size);
 }

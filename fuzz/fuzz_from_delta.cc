@@ -7,20 +7,22 @@
 #include "diffsync/dmp/diff.h"
 #include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace diffsync::dmp;
-  using diffsync::fuzz::Check;
-  const auto [text1, delta] =
-      diffsync::fuzz::SplitAtFF(diffsync::fuzz::AsView(data, size));
+namespace diffsync::dmp {
+namespace {
+
+using fuzz::Check;
+
+int TestOneInput(const uint8_t* data, size_t size) {
+  const auto [text1, delta] = fuzz::SplitAtFF(fuzz::AsView(data, size));
 
   Result<Diffs> diffs = FromDelta(text1, delta);
   if (!diffs.ok()) {
     Check(!diffs.status().message().empty(), "an error says what is wrong");
     return 0;
   }
-  Check(diffsync::fuzz::IsValidUtf8(text1), "invalid text1 is an error");
+  Check(fuzz::IsValidUtf8(text1), "invalid text1 is an error");
   for (const Diff& d : *diffs) {
-    Check(diffsync::fuzz::IsValidUtf8(d.text), "diff texts are valid UTF-8");
+    Check(fuzz::IsValidUtf8(d.text), "diff texts are valid UTF-8");
   }
   Check(Text1(*diffs) == text1, "Text1(FromDelta(text1, delta)) == text1");
 
@@ -30,4 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(*again == *diffs, "FromDelta(text1, ToDelta(d)) == d");
   Check(ToDelta(*again) == canonical, "ToDelta is a fixed point");
   return 0;
+}
+
+}  // namespace
+}  // namespace diffsync::dmp
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return diffsync::dmp::TestOneInput(data, size);
 }

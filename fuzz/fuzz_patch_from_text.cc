@@ -7,18 +7,20 @@
 #include "diffsync/dmp/patch.h"
 #include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace diffsync::dmp;
-  using diffsync::fuzz::Check;
+namespace diffsync::dmp {
+namespace {
 
-  Result<Patches> patches = PatchFromText(diffsync::fuzz::AsView(data, size));
+using fuzz::Check;
+
+int TestOneInput(const uint8_t* data, size_t size) {
+  Result<Patches> patches = PatchFromText(fuzz::AsView(data, size));
   if (!patches.ok()) {
     Check(!patches.status().message().empty(), "an error says what is wrong");
     return 0;
   }
   for (const Patch& p : *patches) {
     for (const Diff& d : p.diffs) {
-      Check(diffsync::fuzz::IsValidUtf8(d.text), "diff texts are valid UTF-8");
+      Check(fuzz::IsValidUtf8(d.text), "diff texts are valid UTF-8");
     }
   }
   const std::string text = PatchToText(*patches);
@@ -27,4 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(*again == *patches, "PatchFromText(PatchToText(p)) == p");
   Check(PatchToText(*again) == text, "PatchToText is a fixed point");
   return 0;
+}
+
+}  // namespace
+}  // namespace diffsync::dmp
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return diffsync::dmp::TestOneInput(data, size);
 }

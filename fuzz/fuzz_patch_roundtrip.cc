@@ -10,17 +10,18 @@
 #include "diffsync/dmp/patch.h"
 #include "fuzz_util.h"
 
+namespace diffsync::dmp {
+namespace {
+
+using fuzz::Check;
+
 // Large inputs only make each run slower without reaching new code.
 constexpr size_t kMaxInput = 1 << 14;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace diffsync::dmp;
-  using diffsync::fuzz::Check;
+int TestOneInput(const uint8_t* data, size_t size) {
   if (size > kMaxInput) return 0;
-  const auto [a, b] =
-      diffsync::fuzz::SplitAtFF(diffsync::fuzz::AsView(data, size));
-  const bool valid =
-      diffsync::fuzz::IsValidUtf8(a) && diffsync::fuzz::IsValidUtf8(b);
+  const auto [a, b] = fuzz::SplitAtFF(fuzz::AsView(data, size));
+  const bool valid = fuzz::IsValidUtf8(a) && fuzz::IsValidUtf8(b);
 
   Result<Diffs> diffs = DiffMain(a, b);
   Check(diffs.ok() == valid, "DiffMain fails exactly on invalid UTF-8");
@@ -42,4 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(parsed.ok(), "PatchFromText accepts what PatchToText wrote");
   Check(*parsed == *patches, "PatchFromText(PatchToText(p)) == p");
   return 0;
+}
+
+}  // namespace
+}  // namespace diffsync::dmp
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return diffsync::dmp::TestOneInput(data, size);
 }

@@ -8,7 +8,10 @@
 // null-input check cannot be expressed with C++ value types; they are
 // reported as skipped, and the set of skips must be exactly the cases the file
 // annotates as such.
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -21,9 +24,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "diffsync/dmp/diff.h"
 #include "diffsync/dmp/match.h"
@@ -287,8 +287,7 @@ const std::map<std::string, Runner, std::less<>>& Runners() {
        }},
       {"diff_xIndex",
        [](const Args& a, const Settings&) {
-         return Value(
-             XIndex(ToDiffs(a.at(0)), a.at(1).to_number<int64_t>()));
+         return Value(XIndex(ToDiffs(a.at(0)), a.at(1).to_number<int64_t>()));
        }},
       {"diff_levenshtein",
        [](const Args& a, const Settings&) {
@@ -303,12 +302,11 @@ const std::map<std::string, Runner, std::less<>>& Runners() {
        }},
       {"match_main",
        [](const Args& a, const Settings& s) {
-         return FromResult(
-             MatchMain(Str(a.at(0)), Str(a.at(1)),
-                       a.at(2).to_number<int64_t>(), s),
-             [](std::optional<int64_t> loc) {
-               return json::value(loc.value_or(-1));
-             });
+         return FromResult(MatchMain(Str(a.at(0)), Str(a.at(1)),
+                                     a.at(2).to_number<int64_t>(), s),
+                           [](std::optional<int64_t> loc) {
+                             return json::value(loc.value_or(-1));
+                           });
        }},
       {"patch_fromText",
        [](const Args& a, const Settings&) {
@@ -322,7 +320,8 @@ const std::map<std::string, Runner, std::less<>>& Runners() {
        }},
       {"patch_make",
        [](const Args& a, const Settings& s) -> Outcome {
-         if (a.size() == 1) return Value(PatchesJson(PatchMake(ToDiffs(a.at(0)), s)));
+         if (a.size() == 1)
+           return Value(PatchesJson(PatchMake(ToDiffs(a.at(0)), s)));
          if (a.size() == 2 && a.at(1).is_string()) {
            return FromResult(PatchMake(Str(a.at(0)), Str(a.at(1)), s),
                              PatchesJson);
@@ -423,7 +422,8 @@ TEST_P(DmpConformance, MatchesReference) {
 
 std::string CaseName(const testing::TestParamInfo<Case>& info) {
   char id[16];
-  std::snprintf(id, sizeof(id), "c%03lld_", static_cast<long long>(info.param.id));
+  std::snprintf(id, sizeof(id), "c%03lld_",
+                static_cast<long long>(info.param.id));
   return id + info.param.fn;
 }
 

@@ -12,7 +12,10 @@
 // DIFFSYNC_ITERATIONS=<n> changes the number of random cases per test. Each
 // test draws from its own stream, so a single test can be rerun with
 // --gtest_filter.
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -23,9 +26,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 #ifdef DIFFSYNC_HAVE_ZLIB
 #include <zlib.h>
 #endif
@@ -106,14 +106,14 @@ const Alphabet kBinary = {"a", "b"};
 const Alphabet kSmall = {"a", "b", "c", " ", "\n"};
 const Alphabet kWords = {"the ", "cat ", "sat", ". ", "\n", "on ", "a", "mat"};
 // U+4E2D U+6587 U+5B57, e + U+0301 (combining acute), U+00E9, U+200D (ZWJ).
-const Alphabet kMixed = {"a", "b",  " ",  "\n", "中", "文", "字",
-                         "e", "\xCC\x81", "é", "\xE2\x80\x8D"};
+const Alphabet kMixed = {"a",  "b", " ",        "\n", "中",          "文",
+                         "字", "e", "\xCC\x81", "é",  "\xE2\x80\x8D"};
 // Astral characters sharing surrogate halves: U+1F600..U+1F602 and U+1F642
 // share D83D, U+1D49C and U+1D49E share D835, U+1F44D U+1F3FD is a thumbs-up
 // with a skin tone.
 const Alphabet kAstral = {"😀", "😁", "😂", "🙂", "𝒜", "𝒞", "👍", "🏽", "a"};
-const Alphabet kEverything = {"a", "b", " ", "\n", "中", "文", "e",
-                              "\xCC\x81", "😀", "😁", "🙂", "𝒜", "𝒞"};
+const Alphabet kEverything = {"a",        "b", " ", "\n",   "中", "文", "e",
+                              "\xCC\x81", "😀", "😁", "🙂", "𝒜",  "𝒞"};
 
 const std::vector<const Alphabet*>& AllAlphabets() {
   static const std::vector<const Alphabet*> all = {
@@ -185,8 +185,8 @@ TextPair RandomPair(std::mt19937_64& rng, const Alphabet& alphabet,
   Pieces a = RandomPieces(rng, alphabet, Uniform(rng, 0, max_pieces));
   switch (Uniform(rng, 0, 7)) {
     case 0:
-      return {Join(a), Join(RandomPieces(rng, alphabet,
-                                         Uniform(rng, 0, max_pieces)))};
+      return {Join(a),
+              Join(RandomPieces(rng, alphabet, Uniform(rng, 0, max_pieces)))};
     case 1:
       return {Join(a), ""};
     case 2:
@@ -210,8 +210,8 @@ std::string Show(std::string_view text) {
 std::string Show(const Diffs& diffs) {
   json::array out;
   for (const Diff& d : diffs) {
-    out.push_back(json::array{static_cast<int>(d.operation),
-                              json::string(d.text)});
+    out.push_back(
+        json::array{static_cast<int>(d.operation), json::string(d.text)});
   }
   return json::serialize(out);
 }
@@ -314,9 +314,9 @@ void CheckDiffProperties(std::string_view a, std::string_view b) {
 
         const std::string delta = ToDelta(d);
         Result<Diffs> back = FromDelta(a, delta);
-        ASSERT_TRUE(back.ok()) << name << ": FromDelta(" << Show(a) << ", "
-                               << Show(delta)
-                               << ") failed: " << back.status().ToString();
+        ASSERT_TRUE(back.ok())
+            << name << ": FromDelta(" << Show(a) << ", " << Show(delta)
+            << ") failed: " << back.status().ToString();
         ASSERT_EQ(Show(*back), Show(d)) << name << ": delta " << Show(delta);
         // A delta only fits the text it was made from.
         Result<Diffs> wrong = FromDelta(std::string(a) + "x", delta);
@@ -335,16 +335,16 @@ void CheckPatchProperties(std::string_view a, std::string_view b) {
 
   Result<ApplyResult> applied = PatchApply(*patches, a, settings);
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  EXPECT_EQ(Show(applied->text), Show(b))
-      << "patches:\n" << PatchToText(*patches);
+  EXPECT_EQ(Show(applied->text), Show(b)) << "patches:\n"
+                                          << PatchToText(*patches);
   EXPECT_EQ(std::count(applied->applied.begin(), applied->applied.end(), true),
             static_cast<std::ptrdiff_t>(patches->size()))
-      << "not every hunk applied; patches:\n" << PatchToText(*patches);
+      << "not every hunk applied; patches:\n"
+      << PatchToText(*patches);
 
   const std::string text = PatchToText(*patches);
   Result<Patches> parsed = PatchFromText(text);
-  ASSERT_TRUE(parsed.ok()) << Show(text) << ": "
-                           << parsed.status().ToString();
+  ASSERT_TRUE(parsed.ok()) << Show(text) << ": " << parsed.status().ToString();
   EXPECT_TRUE(*parsed == *patches)
       << "patch text " << Show(text) << " parses back as "
       << Show(PatchToText(*parsed));
@@ -364,11 +364,14 @@ void CheckPatchProperties(std::string_view a, std::string_view b) {
   ASSERT_TRUE(from_text_and_diffs.ok())
       << from_text_and_diffs.status().ToString();
   EXPECT_TRUE(*from_text_and_diffs == *patches)
-      << "PatchMake(text1, diffs):\n" << PatchToText(*from_text_and_diffs)
-      << "PatchMake(text1, text2):\n" << text;
+      << "PatchMake(text1, diffs):\n"
+      << PatchToText(*from_text_and_diffs) << "PatchMake(text1, text2):\n"
+      << text;
   EXPECT_TRUE(PatchMake(*diffs, settings) == *patches)
-      << "PatchMake(diffs):\n" << PatchToText(PatchMake(*diffs, settings))
-      << "PatchMake(text1, text2):\n" << text;
+      << "PatchMake(diffs):\n"
+      << PatchToText(PatchMake(*diffs, settings))
+      << "PatchMake(text1, text2):\n"
+      << text;
 }
 
 // Char mode without a deadline is minimal; line mode and a deadline may only
@@ -439,8 +442,8 @@ TEST(DmpProperty, DiffWithoutDeadlineIsMinimal) {
 // Texts over 100 code units with many lines, so line mode really runs.
 TEST(DmpProperty, LineModeNeverBeatsCharMode) {
   std::mt19937_64 rng = TestRng();
-  const Alphabet lines = {"alpha\n", "beta\n", "gamma\n", "delta\n", "x",
-                          "中文\n",  " "};
+  const Alphabet lines = {"alpha\n", "beta\n", "gamma\n", "delta\n",
+                          "x",       "中文\n", " "};
   for (int i = 0; i < std::max(1, Iterations() / 4); ++i) {
     SCOPED_TRACE(Trace(i));
     Pieces a = RandomPieces(rng, lines, Uniform(rng, 20, 80));
@@ -456,8 +459,8 @@ TEST(DmpProperty, MatchFindsAnExactPatternWhereItIs) {
   std::mt19937_64 rng = TestRng();
   for (int i = 0; i < Iterations(); ++i) {
     SCOPED_TRACE(Trace(i));
-    Pieces text = RandomPieces(rng, Pick(rng, AllAlphabets()),
-                               Uniform(rng, 1, 60));
+    Pieces text =
+        RandomPieces(rng, Pick(rng, AllAlphabets()), Uniform(rng, 1, 60));
     const size_t from = Uniform(rng, 0, text.size() - 1);
     size_t to = Uniform(rng, from + 1, text.size());
     std::string pattern = Join(Pieces(text.begin() + from, text.begin() + to));
@@ -588,9 +591,9 @@ TEST(DmpProperty, EditingTraceSnapshots) {
       const auto del = patch.at(1).to_number<size_t>();
       const json::string& ins = patch.at(2).as_string();
       const std::u16string ins16 = internal::ToUtf16(ins);
-      ASSERT_EQ(static_cast<size_t>(std::count_if(
-                    ins.begin(), ins.end(),
-                    [](char c) { return (c & 0xC0) != 0x80; })),
+      ASSERT_EQ(static_cast<size_t>(
+                    std::count_if(ins.begin(), ins.end(),
+                                  [](char c) { return (c & 0xC0) != 0x80; })),
                 ins16.size())
           << "astral character in the trace; replay would need code points";
       ASSERT_LE(pos + del, doc.size());
