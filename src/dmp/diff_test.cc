@@ -1,0 +1,221 @@
+#include "diffsync/dmp/diff.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "dmp/diff_core.h"
+#include "dmp/utf.h"
+
+namespace diffsync::dmp {
+namespace {
+
+constexpr Operation kDel = Operation::kDelete;
+constexpr Operation kIns = Operation::kInsert;
+constexpr Operation kEq = Operation::kEqual;
+
+Settings NoTimeout() {
+  Settings s;
+  s.diff_timeout = 0;
+  return s;
+}
+
+bool AllValidUtf8(const Diffs& diffs) {
+  for (const auto& d : diffs) {
+    if (internal::FindInvalidUtf8(d.text) != std::string::npos) return false;
+  }
+  return true;
+}
+
+TEST(DiffMain, TrivialCases) {
+  EXPECT_EQ(*DiffMain("", "", NoTimeout()), Diffs{});
+  EXPECT_EQ(*DiffMain("abc", "abc", NoTimeout()), (Diffs{{kEq, "abc"}}));
+  EXPECT_EQ(*DiffMain("abc", "ab123c", NoTimeout()),
+            (Diffs{{kEq, "ab"}, {kIns, "123"}, {kEq, "c"}}));
+  EXPECT_EQ(*DiffMain("a123b456c", "abc", NoTimeout()),
+            (Diffs{{kEq, "a"}, {kDel, "123"}, {kEq, "b"}, {kDel, "456"},
+                   {kEq, "c"}}));
+}
+
+TEST(DiffMain, RejectsInvalidUtf8NamingTheText) {
+  auto r = DiffMain("fine", "bad \xC3(", NoTimeout());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "text2: invalid UTF-8 at byte 4");
+  EXPECT_FALSE(DiffMain("\x80", "", NoTimeout()).ok());
+}
+
+TEST(DiffMain, NeverSplitsASurrogatePair) {
+  // Both emoji share their high surrogate; DMP JS diffs the low halves apart.
+  const std::string a = "\xF0\x9F\x98\x80";  // U+1F600
+  const std::string b = "\xF0\x9F\x98\x81";  // U+1F601
+  EXPECT_EQ(*DiffMain(a, b, NoTimeout()), (Diffs{{kDel, a}, {kIns, b}}));
+  auto d = *DiffMain("x" + a + "y" + a, "z" + b + "y" + b, NoTimeout(), false);
+  EXPECT_TRUE(AllValidUtf8(d));
+  EXPECT_EQ(Text1(d), "x" + a + "y" + a);
+  EXPECT_EQ(Text2(d), "z" + b + "y" + b);
+}
+
+TEST(DiffMain, NeverSplitsCharactersOnRandomAstralText) {
+  const uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const std::string alphabet[] = {"a", "\xC3\xA9", "\xE4\xB8\xAD",
+                                  "\xF0\x9F\x98\x80", "\xF0\x9F\x98\x81",
+                                  "\xF0\x9F\x98\x82", "\n"};
+  auto random_text = [&] {
+    std::string s;
+    const int n = static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) s += alphabet[rng() % std::size(alphabet)];
+    return s;
+  };
+  for (int i = 0; i < 300; ++i) {
+    const std::string a = random_text(), b = random_text();
+    for (bool lines : {false, true}) {
+      Diffs d = *DiffMain(a, b, NoTimeout(), lines);
+      ASSERT_TRUE(AllValidUtf8(d));
+      ASSERT_EQ(Text1(d), a);
+      ASSERT_EQ(Text2(d), b);
+      CleanupSemantic(d);
+      ASSERT_TRUE(AllValidUtf8(d));
+      ASSERT_EQ(Text2(d), b);
+      CleanupEfficiency(d);
+      ASSERT_EQ(Text1(d), a);
+      ASSERT_EQ(Text2(d), b);
+      ASSERT_EQ(*FromDelta(a, ToDelta(d)), d);
+    }
+  }
+}
+
+TEST(DiffMain, LineModeHasNoDistinctLineLimit) {
+  // 70,000 distinct lines: past the 65,535 that DMP JS can encode.
+  std::string a, b;
+  for (int i = 0; i < 70000; ++i) {
+    const std::string line = "line " + std::to_string(i) + "\n";
+    a += line;
+    b += (i % 10000 == 5000) ? "changed " + line : line;
+  }
+  Diffs d = *DiffMain(a, b);
+  EXPECT_EQ(Text1(d), a);
+  EXPECT_EQ(Text2(d), b);
+  int inserts = 0;
+  for (const auto& x : d) {
+    // DMP's overlap extraction leaves an empty deletion behind; so do we.
+    if (x.text.empty()) continue;
+    EXPECT_NE(x.operation, kDel);
+    if (x.operation == kIns) {
+      ++inserts;
+      EXPECT_EQ(x.text, "changed ");
+    }
+  }
+  EXPECT_EQ(inserts, 7);
+}
+
+TEST(DiffMain, PastTheDeadlineKeepsFindingCommonText) {
+  // An already-expired deadline: DMP would answer "delete all, insert all".
+  std::string a, b;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    const char c = static_cast<char>('a' + rng() % 26);
+    a += c;
+    b += (i % 97 == 0) ? '#' : c;
+  }
+  const auto expired = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  Diffs d = *DiffMain(a, b, expired, false);
+  EXPECT_EQ(Text1(d), a);
+  EXPECT_EQ(Text2(d), b);
+  // 207 substitutions; a coarse diff may use more, but nowhere near 20,000.
+  EXPECT_LT(Levenshtein(d), 2000);
+  EXPECT_GE(Levenshtein(d), 207);
+}
+
+TEST(DiffMain, TimeoutZeroIsMinimal) {
+  Diffs d = *DiffMain("The quick brown fox", "The quack brown box", NoTimeout());
+  EXPECT_EQ(Levenshtein(d), 2);
+}
+
+TEST(CommonAffixes, CountUtf16UnitsOnCharacterBoundaries) {
+  EXPECT_EQ(CommonPrefix("1234abcdef", "1234xyz"), 4);
+  EXPECT_EQ(CommonSuffix("abcdef1234", "xyz1234"), 4);
+  EXPECT_EQ(CommonPrefix("\xF0\x9F\x98\x80x", "\xF0\x9F\x98\x80y"), 2);
+  EXPECT_EQ(CommonPrefix("\xF0\x9F\x98\x80", "\xF0\x9F\x98\x81"), 0);
+  EXPECT_EQ(CommonPrefix("\xC3\xA9", "\xC3\xA8"), 0);
+  EXPECT_EQ(CommonSuffix("a\xC3\xA9", "b\xC2\xA9"), 0);
+  EXPECT_EQ(CommonOverlap("123456xxx", "xxxabcd"), 3);
+  EXPECT_EQ(CommonOverlap("fi", "\xEF\xAC\x81i"), 0);
+}
+
+TEST(HalfMatch, OnlyWithADeadline) {
+  auto hm = FindHalfMatch("1234567890", "a345678z");
+  ASSERT_TRUE(hm.has_value());
+  EXPECT_EQ(*hm, (HalfMatch{"12", "90", "a", "z", "345678"}));
+  EXPECT_FALSE(FindHalfMatch("1234567890", "a345678z", NoTimeout()));
+}
+
+TEST(Cleanups, MergeRunsDirectlyOnUtf8) {
+  Diffs d = {{kDel, "a"}, {kIns, "abc"}, {kDel, "dc"}};
+  CleanupMerge(d);
+  EXPECT_EQ(d, (Diffs{{kEq, "a"}, {kDel, "d"}, {kIns, "b"}, {kEq, "c"}}));
+  // Common affixes are factored out whole: é and è share a UTF-8 lead byte.
+  d = {{kDel, "\xC3\xA9"}, {kIns, "\xC3\xA8"}};
+  CleanupMerge(d);
+  EXPECT_EQ(d, (Diffs{{kDel, "\xC3\xA9"}, {kIns, "\xC3\xA8"}}));
+}
+
+TEST(Cleanups, SemanticLosslessAlignsToWords) {
+  Diffs d = {{kEq, "The c"}, {kIns, "ow and the c"}, {kEq, "at."}};
+  CleanupSemanticLossless(d);
+  EXPECT_EQ(d, (Diffs{{kEq, "The "}, {kIns, "cow and the "}, {kEq, "cat."}}));
+  // Slides by whole characters through astral text.
+  const std::string e = "\xF0\x9F\x98\x80";
+  d = {{kEq, "x" + e}, {kIns, e + " y" + e}, {kEq, " z"}};
+  CleanupSemanticLossless(d);
+  EXPECT_TRUE(AllValidUtf8(d));
+  EXPECT_EQ(Text2(d), "x" + e + e + " y" + e + " z");
+}
+
+TEST(Delta, RoundTripsAndCountsUtf16Units) {
+  const Diffs d = {{kEq, "jump"}, {kDel, "s"}, {kIns, "ed"}, {kEq, " over "},
+                   {kDel, "the"}, {kIns, "a"}, {kEq, " lazy"},
+                   {kIns, "old dog"}};
+  EXPECT_EQ(ToDelta(d), "=4\t-1\t+ed\t=6\t-3\t+a\t=5\t+old dog");
+  EXPECT_EQ(*FromDelta(Text1(d), ToDelta(d)), d);
+  const Diffs astral = {{kEq, "\xF0\x9F\x98\x80"}, {kIns, "\xF0\x9F\x98\x81"}};
+  EXPECT_EQ(ToDelta(astral), "=2\t+%F0%9F%98%81");
+  EXPECT_EQ(*FromDelta("\xF0\x9F\x98\x80", "=2\t+%F0%9F%98%81"), astral);
+}
+
+TEST(Delta, ErrorsSayWhereAndWhy) {
+  auto expect_error = [](std::string_view text1, std::string_view delta,
+                         std::string_view message) {
+    auto r = FromDelta(text1, delta);
+    ASSERT_FALSE(r.ok()) << delta;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), message);
+  };
+  expect_error("abc", "=2\t-2", "delta: counts exceed the length of text1 (3 UTF-16 units) at offset 3");
+  expect_error("abc", "=2", "delta: covers 2 of the 3 UTF-16 units of text1");
+  expect_error("abc", "=x3", "delta: invalid number 'x3' at offset 0");
+  expect_error("abc", "=3\t-", "delta: invalid number '' at offset 3");
+  expect_error("abc", "=3\t*1", "delta: invalid operation '*' at offset 3");
+  expect_error("abc", "=3\t+%zz", "delta: malformed %-escape at offset 4");
+  expect_error("\xF0\x9F\x98\x80", "=1\t-1",
+               "delta: count 1 splits a character of text1 at offset 0");
+  expect_error("abc", "=3\t+\xFF", "delta: invalid UTF-8 at byte 4");
+  // A trailing tab is accepted, as DMP does.
+  EXPECT_TRUE(FromDelta("abc", "=3\t").ok());
+}
+
+TEST(Counts, XIndexLevenshteinAndHtml) {
+  EXPECT_EQ(XIndex({{kDel, "a"}, {kIns, "1234"}, {kEq, "xyz"}}, 2), 5);
+  EXPECT_EQ(XIndex({{kEq, "a"}, {kDel, "1234"}, {kEq, "xyz"}}, 3), 1);
+  EXPECT_EQ(Levenshtein({{kDel, "abc"}, {kIns, "1234"}, {kEq, "xyz"}}), 4);
+  EXPECT_EQ(Levenshtein({{kEq, "xyz"}, {kDel, "\xF0\x9F\x98\x80"}}), 2);
+  EXPECT_EQ(PrettyHtml({{kEq, "a\n"}, {kDel, "<B>b</B>"}, {kIns, "c&d"}}),
+            "<span>a&para;<br></span><del style=\"background:#ffe6e6;\">&lt;B"
+            "&gt;b&lt;/B&gt;</del><ins style=\"background:#e6ffe6;\">c&amp;d"
+            "</ins>");
+}
+
+}  // namespace
+}  // namespace diffsync::dmp
