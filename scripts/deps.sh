@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages DiffSync builds and tests with. Idempotent: does
+# nothing (and needs no network) when everything is already installed.
+# Usage: scripts/deps.sh [--fuzz]   (--fuzz adds clang and its fuzzer runtime)
+set -euo pipefail
+
+packages=(
+  cmake ninja-build ccache g++ pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libboost1.81-dev libboost-json1.81-dev
+)
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=sudo
+else
+  sudo=
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# --no-install-recommends: the recommends of some packages pull in the default
+# Boost (1.74), which conflicts with the versioned 1.81 packages.
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
