@@ -10,6 +10,23 @@
 #include "dmp/utf.h"
 
 namespace diffsync::dmp {
+namespace {
+
+// Validates text1 = prefix + middle + suffix, the prefix and suffix being
+// shared with text2 (so validated once for both). On failure the whole text
+// is scanned again for the offset of the first bad byte.
+Status ValidateParts(std::string_view text, std::string_view middle,
+                     size_t prefix, size_t suffix, std::string_view what) {
+  if (internal::FindInvalidUtf8(text.substr(0, prefix)) != std::string::npos ||
+      internal::FindInvalidUtf8(middle) != std::string::npos ||
+      internal::FindInvalidUtf8(text.substr(text.size() - suffix)) !=
+          std::string::npos) {
+    return internal::ValidateUtf8(text, what);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
                        const Settings& settings, bool check_lines) {
@@ -25,16 +42,23 @@ Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
   const size_t prefix = internal::CommonPrefix(text1, text2);
   const size_t suffix = internal::CommonSuffix(text1.substr(prefix),
                                                text2.substr(prefix));
-  if (Status s = internal::ValidateUtf8(text1, "text1"); !s.ok()) return s;
-  if (Status s = internal::ValidateUtf8(text2, "text2"); !s.ok()) return s;
-  if (text1.size() == text2.size() && prefix == text1.size()) {
-    if (text1.empty()) return Diffs{};
-    return Diffs{{Operation::kEqual, std::string(text1)}};
-  }
+  // The common prefix and suffix are the same bytes in both texts: validate
+  // them once, then each middle.
   const std::string_view middle1 =
       text1.substr(prefix, text1.size() - prefix - suffix);
   const std::string_view middle2 =
       text2.substr(prefix, text2.size() - prefix - suffix);
+  if (Status s = ValidateParts(text1, middle1, prefix, suffix, "text1");
+      !s.ok()) {
+    return s;
+  }
+  if (internal::FindInvalidUtf8(middle2) != std::string::npos) {
+    return internal::ValidateUtf8(text2, "text2");
+  }
+  if (text1.size() == text2.size() && prefix == text1.size()) {
+    if (text1.empty()) return Diffs{};
+    return Diffs{{Operation::kEqual, std::string(text1)}};
+  }
   const internal::Diffs16 middle =
       internal::DiffMain(internal::ToUtf16(middle1), internal::ToUtf16(middle2),
                          check_lines, deadline);

@@ -84,17 +84,74 @@ size_t MismatchBackward(const C* a_end, const C* b_end, size_t n) {
   return i;
 }
 
+// Common prefix / suffix of whole texts can be megabytes long: skip equal
+// blocks with memcmp (vectorised by the C library) before the word loop.
+constexpr size_t kBlockBytes = 1024;
+
+template <typename C>
+size_t LongMismatchForward(const C* a, const C* b, size_t n) {
+  constexpr size_t kBlock = kBlockBytes / sizeof(C);
+  size_t i = 0;
+  while (i + kBlock <= n && std::memcmp(a + i, b + i, kBlockBytes) == 0) {
+    i += kBlock;
+  }
+  return i + MismatchForward(a + i, b + i, n - i);
+}
+
+template <typename C>
+size_t LongMismatchBackward(const C* a_end, const C* b_end, size_t n) {
+  constexpr size_t kBlock = kBlockBytes / sizeof(C);
+  size_t i = 0;
+  while (i + kBlock <= n && std::memcmp(a_end - i - kBlock, b_end - i - kBlock,
+                                        kBlockBytes) == 0) {
+    i += kBlock;
+  }
+  return i + MismatchBackward(a_end - i, b_end - i, n - i);
+}
+
+// haystack.find(needle, from), faster than char_traits' element loop: the
+// C library's memmem (vectorised for short needles) finds candidates for the
+// first 16 bytes of the needle, memcmp checks the rest; byte matches that
+// are not element-aligned are skipped.
+template <typename C>
+size_t Find(View<C> haystack, View<C> needle, size_t from = 0) {
+  if (from > haystack.size()) return View<C>::npos;
+  if (needle.empty()) return from;
+  if (needle.size() > haystack.size() - from) return View<C>::npos;
+  const char* base = reinterpret_cast<const char*>(haystack.data());
+  const char* n = reinterpret_cast<const char*>(needle.data());
+  const size_t needle_bytes = needle.size() * sizeof(C);
+  const size_t probe = std::min<size_t>(needle_bytes, 16);
+  // Last byte offset at which the whole needle still fits.
+  const char* last = base + (haystack.size() - needle.size()) * sizeof(C);
+  const char* p = base + from * sizeof(C);
+  while (p <= last) {
+    const void* hit =
+        memmem(p, static_cast<size_t>(last - p) + probe, n, probe);
+    if (hit == nullptr) return View<C>::npos;
+    const char* h = static_cast<const char*>(hit);
+    const auto offset = static_cast<size_t>(h - base);
+    if (offset % sizeof(C) == 0 &&
+        std::memcmp(h + probe, n + probe, needle_bytes - probe) == 0) {
+      return offset / sizeof(C);
+    }
+    p = h + 1;
+  }
+  return View<C>::npos;
+}
+
 template <typename C>
 size_t PrefixLength(View<C> a, View<C> b) {
-  size_t n = MismatchForward(a.data(), b.data(), std::min(a.size(), b.size()));
+  size_t n =
+      LongMismatchForward(a.data(), b.data(), std::min(a.size(), b.size()));
   while (n > 0 && !(IsBoundary(a, n) && IsBoundary(b, n))) --n;
   return n;
 }
 
 template <typename C>
 size_t SuffixLength(View<C> a, View<C> b) {
-  size_t n = MismatchBackward(a.data() + a.size(), b.data() + b.size(),
-                              std::min(a.size(), b.size()));
+  size_t n = LongMismatchBackward(a.data() + a.size(), b.data() + b.size(),
+                                  std::min(a.size(), b.size()));
   while (n > 0 &&
          !(IsBoundary(a, a.size() - n) && IsBoundary(b, b.size() - n))) {
     --n;
@@ -114,7 +171,7 @@ size_t OverlapLength(View<C> a, View<C> b) {
   size_t best = 0;
   size_t length = 1;
   while (true) {
-    const size_t found = b.find(a.substr(n - length));
+    const size_t found = Find(b, a.substr(n - length));
     if (found == View<C>::npos) return best;
     length += found;
     if (length > n) return best;
@@ -144,7 +201,7 @@ std::optional<HalfMatchParts<C>> HalfMatchAt(View<C> longtext,
   const View<C> seed = longtext.substr(i, longtext.size() / 4);
   size_t best_length = 0;
   HalfMatchParts<C> best;
-  size_t j = shorttext.find(seed);
+  size_t j = Find(shorttext, seed);
   while (j != View<C>::npos) {
     const size_t prefix = PrefixLength(longtext.substr(i), shorttext.substr(j));
     const size_t suffix =
@@ -158,7 +215,7 @@ std::optional<HalfMatchParts<C>> HalfMatchAt(View<C> longtext,
       best.short_a = shorttext.substr(0, j - suffix);
       best.short_b = shorttext.substr(j + prefix);
     }
-    j = shorttext.find(seed, j + 1);
+    j = Find(shorttext, seed, j + 1);
   }
   if (best_length * 2 >= longtext.size()) return best;
   return std::nullopt;
@@ -375,7 +432,7 @@ DiffsOf<C> Compute(View<C> text1, View<C> text2, bool check_lines,
   const bool text1_longer = text1.size() > text2.size();
   const View<C> longtext = text1_longer ? text1 : text2;
   const View<C> shorttext = text1_longer ? text2 : text1;
-  if (const size_t i = longtext.find(shorttext); i != View<C>::npos) {
+  if (const size_t i = Find(longtext, shorttext); i != View<C>::npos) {
     // Shorter text is inside the longer text.
     const Operation op = text1_longer ? Operation::kDelete : Operation::kInsert;
     return {{op, S(longtext.substr(0, i))},

@@ -51,16 +51,6 @@ size_t DecodeMultibyte(std::string_view text, size_t i, char32_t* cp) {
   return len;
 }
 
-void AppendCodePoint(char32_t c, std::u16string& out) {
-  if (c < 0x10000) {
-    out.push_back(static_cast<char16_t>(c));
-  } else {
-    c -= 0x10000;
-    out.push_back(static_cast<char16_t>(0xD800 + (c >> 10)));
-    out.push_back(static_cast<char16_t>(0xDC00 + (c & 0x3FF)));
-  }
-}
-
 void AppendCodePoint(char32_t c, std::string& out) {
   if (c < 0x80) {
     out.push_back(static_cast<char>(c));
@@ -97,6 +87,13 @@ size_t FindInvalidUtf8(std::string_view text) {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
+    // ASCII runs: 32 bytes per step, a loop the compiler vectorises.
+    while (i + 32 <= n) {
+      uint64_t w[4];
+      std::memcpy(w, text.data() + i, 32);
+      if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) != 0) break;
+      i += 32;
+    }
     if (i + 8 <= n && Ascii8(text.data() + i)) {
       i += 8;
       continue;
@@ -122,27 +119,40 @@ Status ValidateUtf8(std::string_view text, std::string_view what) {
 }
 
 std::u16string ToUtf16(std::string_view utf8) {
-  std::u16string out;
-  out.reserve(utf8.size());
+  // Never more code units than bytes: write into a sized buffer, then trim.
+  std::u16string out(utf8.size(), u'\0');
+  char16_t* o = out.data();
   const size_t n = utf8.size();
   size_t i = 0;
   while (i < n) {
+    if (i + 8 <= n && Ascii8(utf8.data() + i)) {
+      for (size_t k = 0; k < 8; ++k) o[k] = static_cast<unsigned char>(utf8[i + k]);
+      o += 8;
+      i += 8;
+      continue;
+    }
     const auto b = static_cast<unsigned char>(utf8[i]);
     if (b < 0x80) {
-      out.push_back(b);
+      *o++ = b;
       ++i;
       continue;
     }
     char32_t cp;
     const size_t len = DecodeMultibyte(utf8, i, &cp);
     if (len == 0) {
-      out.push_back(kReplacement);
+      *o++ = kReplacement;
       ++i;
+    } else if (cp < 0x10000) {
+      *o++ = static_cast<char16_t>(cp);
+      i += len;
     } else {
-      AppendCodePoint(cp, out);
+      cp -= 0x10000;
+      *o++ = static_cast<char16_t>(0xD800 + (cp >> 10));
+      *o++ = static_cast<char16_t>(0xDC00 + (cp & 0x3FF));
       i += len;
     }
   }
+  out.resize(static_cast<size_t>(o - out.data()));
   return out;
 }
 
@@ -154,19 +164,29 @@ Result<std::u16string> DecodeUtf8(std::string_view utf8, std::string_view what) 
 
 void AppendUtf8(std::u16string_view utf16, std::string& out) {
   const size_t n = utf16.size();
-  for (size_t i = 0; i < n; ++i) {
+  size_t i = 0;
+  while (i < n) {
+    // ASCII runs are copied without per-character branching on the kind.
+    size_t run = i;
+    while (run < n && utf16[run] < 0x80) ++run;
+    if (run > i) {
+      const size_t at = out.size();
+      out.resize(at + (run - i));
+      char* o = out.data() + at;
+      for (size_t k = i; k < run; ++k) *o++ = static_cast<char>(utf16[k]);
+      i = run;
+      if (i == n) break;
+    }
     const char16_t c = utf16[i];
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (IsHighSurrogate(c) && i + 1 < n && IsLowSurrogate(utf16[i + 1])) {
-      const char32_t cp =
-          0x10000 + ((char32_t(c) - 0xD800) << 10) + (utf16[i + 1] - 0xDC00);
-      AppendCodePoint(cp, out);
-      ++i;
-    } else if (IsHighSurrogate(c) || IsLowSurrogate(c)) {
-      AppendCodePoint(kReplacement, out);
+    if (IsHighSurrogate(c) && i + 1 < n && IsLowSurrogate(utf16[i + 1])) {
+      AppendCodePoint(
+          0x10000 + ((char32_t(c) - 0xD800) << 10) + (utf16[i + 1] - 0xDC00),
+          out);
+      i += 2;
     } else {
-      AppendCodePoint(c, out);
+      AppendCodePoint(IsHighSurrogate(c) || IsLowSurrogate(c) ? kReplacement : c,
+                      out);
+      ++i;
     }
   }
 }
