@@ -152,6 +152,7 @@ def RunOurs(binary, row, data_dir, out_dir, quick):
                   runs[0])
     scale = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}[median['time_unit']]
     return {'median_ms': median['real_time'] * scale,
+            'median_cpu_ms': median['cpu_time'] * scale,
             'repetitions': median.get('repetitions', 1),
             'iterations': median['iterations'],
             'levenshtein': median.get('levenshtein'),
@@ -285,6 +286,7 @@ def main():
     failed = []
     ok = True
     for row in rows:
+        load = os.getloadavg()[0]
         try:
             ours = RunOurs(binary, row, data_dir, out_dir, args.quick)
             js = RunJs(row, data_dir, out_dir, args.quick)
@@ -299,6 +301,7 @@ def main():
                          js['output_file'])
         if row.identical and not same:
             ok = False
+        ours['loadavg_1min_before'] = load
         results.append((row, ours, js, same))
 
     git_ms = git_rss = None
@@ -313,6 +316,10 @@ def main():
         f"{' '.join(f'{x:.2f}' for x in machine['loadavg_at_start'])}; "
         f"node {machine['node']}; {machine['compiler']}.",
         '', table, '']
+    if results:
+        loads = [o['loadavg_1min_before'] for _, o, _, _ in results]
+        summary.append(f'1-minute load average before each row: '
+                       f'{min(loads):.2f} to {max(loads):.2f}.')
     if failed:
         summary.append(f"FAILED rows (see the errors above): {', '.join(failed)}")
         ok = False

@@ -28,6 +28,9 @@ const kRows = {
   line_1m: {a: 'syn1m_a.txt', b: 'syn1m_b.txt', timeout: 1, checklines: true},
   patch_1m: {a: 'syn1m_a.txt', b: 'syn1m_b.txt', timeout: 1, patch: true},
   line_10m: {a: 'syn10m_a.txt', b: 'syn10m_b.txt', timeout: 1, checklines: true},
+  line_10m_timeout0: {
+    a: 'syn10m_a.txt', b: 'syn10m_b.txt', timeout: 0, checklines: true,
+  },
   onechar_10m: {
     a: 'syn10m_a.txt', b: 'syn10m_onechar_b.txt', timeout: 1, checklines: true,
   },
