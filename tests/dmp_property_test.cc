@@ -314,7 +314,9 @@ void CheckDiffProperties(std::string_view a, std::string_view b) {
       ASSERT_TRUE(diffs.ok()) << diffs.status().ToString();
       ASSERT_TRUE(RebuildsTexts(*diffs, a, b)) << "DiffMain";
       // DMP's line mode can leave empty diffs; char mode never does.
-      if (!check_lines) ASSERT_TRUE(IsCanonical(*diffs)) << "DiffMain";
+      if (!check_lines) {
+        ASSERT_TRUE(IsCanonical(*diffs)) << "DiffMain";
+      }
 
       const std::vector<std::pair<const char*, std::function<void(Diffs&)>>>
           cleanups = {
