@@ -433,11 +433,16 @@ DiffsOf<C> Compute(View<C> text1, View<C> text2, bool check_lines,
   const View<C> longtext = text1_longer ? text1 : text2;
   const View<C> shorttext = text1_longer ? text2 : text1;
   if (const size_t i = Find(longtext, shorttext); i != View<C>::npos) {
-    // Shorter text is inside the longer text.
+    // Shorter text is inside the longer text. (An end is empty only when a
+    // shared half of a surrogate pair kept the prefix or suffix unstripped.)
     const Operation op = text1_longer ? Operation::kDelete : Operation::kInsert;
-    return {{op, S(longtext.substr(0, i))},
-            {Operation::kEqual, S(shorttext)},
-            {op, S(longtext.substr(i + shorttext.size()))}};
+    DiffsOf<C> diffs;
+    if (i > 0) diffs.push_back({op, S(longtext.substr(0, i))});
+    diffs.push_back({Operation::kEqual, S(shorttext)});
+    if (i + shorttext.size() < longtext.size()) {
+      diffs.push_back({op, S(longtext.substr(i + shorttext.size()))});
+    }
+    return diffs;
   }
   if (shorttext.size() == 1) {
     // After the previous check, the character can't be an equality.

@@ -12,7 +12,7 @@
 // Example:
 //   using namespace diffsync::dmp;
 //   Result<Patches> patches = PatchMake("The cat sat.", "The hat sat.");
-//   std::string wire = PatchToText(*patches);  // "@@ -1,8 +1,8 @@\n The \n-c\n+h\n at s\n"
+//   std::string wire = PatchToText(*patches);  // "@@ -1,9 +1,9 @@\n The \n-c\n+h\n at s\n"
 //   Result<Patches> parsed = PatchFromText(wire);
 //   Result<ApplyResult> out = PatchApply(*parsed, "The cat sat down.");
 //   // out->text == "The hat sat down.", out->applied == {true}
