@@ -94,6 +94,7 @@ size_t FindInvalidUtf8(std::string_view text) {
       if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) != 0) break;
       i += 32;
     }
+    if (i == n) break;
     if (i + 8 <= n && Ascii8(text.data() + i)) {
       i += 8;
       continue;

@@ -35,6 +35,14 @@ TEST(Utf8Validation, NamesTheOffsetOfTheFirstBadByte) {
   }
 }
 
+TEST(Utf8Validation, StopsAtTheEndOfAView) {
+  // 32 ASCII bytes, then bytes outside the view that are not valid UTF-8.
+  const std::string buffer = std::string(32, 'a') + "\xE4\xB8";
+  EXPECT_EQ(FindInvalidUtf8(std::string_view(buffer).substr(0, 32)),
+            std::string_view::npos);
+  EXPECT_EQ(FindInvalidUtf8(buffer), 32u);
+}
+
 TEST(Utf16Conversion, RoundTripsEveryPlane) {
   const std::string text = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z";
   const std::u16string u = ToUtf16(text);
