@@ -154,7 +154,6 @@ def RunOurs(binary, row, data_dir, out_dir, quick):
     return {'median_ms': median['real_time'] * scale,
             'median_cpu_ms': median['cpu_time'] * scale,
             'repetitions': median.get('repetitions', 1),
-            'iterations': median['iterations'],
             'levenshtein': median.get('levenshtein'),
             'peak_rss_mb': rss}
 
