@@ -873,6 +873,14 @@ Status ParseHeader(std::string_view line, size_t line_no, Patch& patch) {
     } else {
       --*start;
       if (Status s = value(length_digits, length); !s.ok()) return s;
+      // DMP reads "0,00" as an empty range at -1, which no header can
+      // express: its own patch_toText would write "-1,0".
+      if (*length == 0 && *start < 0) {
+        return Status::InvalidArgument(LineError(
+            line_no, "range \"" + std::string(start_digits) + "," +
+                         std::string(length_digits) +
+                         "\" in patch header starts before the text"));
+      }
     }
     return Status::Ok();
   };

@@ -162,6 +162,10 @@ TEST(PatchFromTextTest, ErrorsNameTheLine) {
   // Raw bytes that are not UTF-8.
   EXPECT_EQ(ParseError("@@ -1 +1 @@\n+\xFF\n").rfind("line 2: ", 0), 0u);
 
+  // DMP would read this as an empty range at -1, which prints as "-1,0".
+  EXPECT_EQ(ParseError("@@ -0,00 +1 @@\n").rfind("line 1: range \"0,00\"", 0),
+            0u);
+
   const std::string big = ParseError("@@ -99999999999999999999 +1 @@\n");
   EXPECT_EQ(big.rfind("line 1: ", 0), 0u) << big;
   EXPECT_NE(big.find("too large"), std::string::npos) << big;
