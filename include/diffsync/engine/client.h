@@ -1,0 +1,108 @@
+// ClientDocument: the client side of Differential Synchronization for one
+// document, as a transport-free state machine (Fraser, DocEng 2009, §3–4,
+// with MobWrite's wire semantics).
+//
+// The application edits `text()` (with Replace, which doubles as an edit
+// hint so no diff is needed, or with SetText); MakeRequest() runs the client
+// half of the cycle (diff shadow→text, push onto the edit stack, send the
+// whole unacknowledged stack); HandleReply() applies the server's edits:
+// strictly to the shadow, and to the text exactly where the user did not
+// change the same text meanwhile, fuzzily (DMP) where they did. Every change
+// applied to the text is returned so editors can map cursors
+// (ChangeSet::MapPosition), and hunks that could not be placed are reported.
+//
+// Thread safety: not thread-safe.
+//
+// Example:
+//   ClientDocument doc("notes");
+//   doc.Replace(0, 0, "Hello");
+//   Message request{.client_id = "alice", .documents = {doc.MakeRequest()}};
+//   ... send, receive `reply` ...
+//   Result<ReplyEffects> fx = doc.HandleReply(reply.documents[0]);
+#ifndef DIFFSYNC_ENGINE_CLIENT_H_
+#define DIFFSYNC_ENGINE_CLIENT_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "diffsync/dmp/settings.h"
+#include "diffsync/engine/change_set.h"
+#include "diffsync/engine/protocol.h"
+#include "diffsync/engine/text.h"
+#include "diffsync/status.h"
+
+namespace diffsync::engine {
+
+struct ClientOptions {
+  dmp::Settings dmp;
+  // false: last writer wins (MobWrite's D/R mode, for fields where merging
+  // makes no sense).
+  bool merge = true;
+  // Send our shadow checksum extension (h:) with each edit, so the server
+  // detects a drifted shadow. Costs a pass over the text per cycle.
+  bool send_checksums = false;
+};
+
+// What a reply did to the client's text.
+struct ReplyEffects {
+  // Each change applied to text(), in order; compose them to map cursors.
+  std::vector<ChangeSet> text_changes;
+  // Server edits that could not be placed in the user's changed text.
+  int dropped_hunks = 0;
+  // Conflicts the server reported for our edits (our hunks it dropped).
+  std::vector<Conflict> conflicts;
+  // Errors the server reported (x: lines).
+  std::vector<Error> errors;
+  // True if the shadows were found out of step; the next request resyncs.
+  bool resync = false;
+};
+
+class ClientDocument {
+ public:
+  explicit ClientDocument(std::string document, ClientOptions options = {});
+
+  const std::string& document() const { return document_; }
+  const Text& text() const { return text_; }
+  const Text& shadow() const { return shadow_; }
+  int64_t client_version() const { return client_version_; }
+  int64_t server_version() const { return server_version_; }
+  size_t pending_edits() const { return edit_stack_.size(); }
+  // True once a reply confirmed both shadows agree (until a mismatch).
+  bool in_sync() const { return delta_ok_; }
+
+  // Local edit at [pos, pos + length) (UTF-16 units) replaced by `text`.
+  // Errors: out of range, or a boundary inside a surrogate pair.
+  Status Replace(int64_t pos, int64_t length, std::string_view text);
+  // Replaces the whole text (no hint: the next request diffs it).
+  void SetText(Text text);
+
+  // Step 1: the document block to send (F line + unacknowledged edits).
+  DocumentBlock MakeRequest();
+  // Step 5: applies the server's reply block for this document.
+  Result<ReplyEffects> HandleReply(const DocumentBlock& reply);
+
+  Status CheckInvariants() const;
+
+ private:
+  // The exact change from shadow_ to text_ (computing it if only SetText
+  // told us about the change).
+  ChangeSet LocalChange();
+
+  std::string document_;
+  ClientOptions options_;
+  Text text_;
+  Text shadow_;
+  int64_t client_version_ = 0;  // n
+  int64_t server_version_ = 0;  // m
+  bool delta_ok_ = false;  // As MobWrite: the first request sends raw text.
+  // shadow_ -> text_, valid while local_known_.
+  ChangeSet local_;
+  bool local_known_ = true;
+  std::vector<Edit> edit_stack_;
+};
+
+}  // namespace diffsync::engine
+
+#endif  // DIFFSYNC_ENGINE_CLIENT_H_

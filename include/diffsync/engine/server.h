@@ -1,0 +1,109 @@
+// Server: the server side of Differential Synchronization for many documents
+// and clients, as a transport-free state machine. Feed it decoded requests,
+// send back what it returns; it persists through a Store and reads time from
+// a Clock.
+//
+// Per (client, document) it keeps a view: the shadow with versions n
+// (client_version) and m (server_version), a backup shadow for lost replies,
+// and the stack of unacknowledged server edits — MobWrite's semantics, so
+// MobWrite's clients work unchanged. Client edits are applied strictly to the
+// shadow and merged into the document exactly where they were made: each
+// edit is moved through the changes the document received since that
+// client's shadow; only hunks that touch text others changed fall back to
+// fuzzy patching, and hunks that still cannot be placed are reported back
+// (a `c:` line), never silently reverted.
+//
+// Thread safety: not thread-safe; one Server per thread or external locking.
+//
+// Example:
+//   MemoryStore store;
+//   SystemClock clock;
+//   Server server(store, clock);
+//   Result<Message> reply = server.Handle(*DecodeMessage(request_bytes));
+//   if (reply.ok()) Send(EncodeMessage(*reply));
+#ifndef DIFFSYNC_ENGINE_SERVER_H_
+#define DIFFSYNC_ENGINE_SERVER_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "diffsync/dmp/settings.h"
+#include "diffsync/engine/change_set.h"
+#include "diffsync/engine/clock.h"
+#include "diffsync/engine/protocol.h"
+#include "diffsync/engine/store.h"
+#include "diffsync/engine/text.h"
+#include "diffsync/status.h"
+
+namespace diffsync::engine {
+
+struct ServerOptions {
+  dmp::Settings dmp;
+  // Largest document, in UTF-16 units. An edit that would grow a document
+  // past it is refused with an `x:too-large` line; nothing is truncated.
+  int64_t max_document_units = 10'000'000;
+  // Document changes remembered for exact merging. A client whose shadow is
+  // older is merged through a diff instead (still correct, less exact).
+  size_t history_limit = 4096;
+  // A view unused this long is forgotten; its client gets a full resync.
+  int64_t view_expiry_millis = int64_t{7} * 24 * 3600 * 1000;
+};
+
+class Server {
+ public:
+  Server(Store& store, Clock& clock, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Handles one request and returns the reply. Problems with one document
+  // are reported in its block (`x:` lines); a non-OK Status means nothing
+  // was acknowledged (the store failed) and the client should retry.
+  Result<Message> Handle(const Message& request);
+
+  // The current text of a document, if it exists.
+  std::optional<Text> DocumentText(const std::string& document);
+  // Clients whose views of `document` are loaded (for pushing changes).
+  std::vector<std::string> ClientsOf(const std::string& document) const;
+
+  // Verifies internal consistency (shadow lengths match anchors, versions
+  // ordered, histories contiguous); for tests and simulations.
+  Status CheckInvariants() const;
+
+  struct Stats {
+    int64_t exact_hunks = 0;
+    int64_t fuzzy_hunks = 0;
+    int64_t dropped_hunks = 0;
+    int64_t diffed_merges = 0;  // Merges without exact history.
+    int64_t resyncs = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct DocumentState;
+  struct ViewState;
+
+  Result<DocumentState*> GetDocument(const std::string& name, bool* created);
+  Result<ViewState*> GetView(const std::string& client_id,
+                             const std::string& document);
+  DocumentBlock Process(const std::string& client_id,
+                        const DocumentBlock& request, WriteBatch& batch);
+
+  Store& store_;
+  Clock& clock_;
+  ServerOptions options_;
+  std::map<std::string, std::unique_ptr<DocumentState>> documents_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<ViewState>>
+      views_;
+  Stats stats_;
+};
+
+}  // namespace diffsync::engine
+
+#endif  // DIFFSYNC_ENGINE_SERVER_H_

@@ -1,0 +1,97 @@
+// Store: where the server engine keeps documents and every client's view of
+// them (shadow, backup shadow, versions, unacknowledged edits), so that both
+// survive a restart. The engine writes one batch per request and replies only
+// after Commit returned OK: a reply never acknowledges what is not durable.
+//
+// Implementations: MemoryStore (below, for tests and benchmarks); the server
+// adds durable ones. Thread safety: implementations say; MemoryStore is not
+// thread-safe (the engine serializes calls).
+//
+// Example:
+//   diffsync::engine::MemoryStore store;
+//   diffsync::engine::Server server(store, clock);
+#ifndef DIFFSYNC_ENGINE_STORE_H_
+#define DIFFSYNC_ENGINE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "diffsync/engine/text.h"
+#include "diffsync/status.h"
+
+namespace diffsync::engine {
+
+struct DocumentRecord {
+  std::string name;
+  Text text;
+  int64_t revision = 0;
+  friend bool operator==(const DocumentRecord&, const DocumentRecord&) = default;
+};
+
+// One unacknowledged server edit, as sent on the wire.
+struct StackedEdit {
+  char kind = 'd';  // 'd', 'D' (delta, overwrite delta) or 'R' (raw text).
+  int64_t version = 0;
+  std::string data;  // The delta, or the raw text.
+  friend bool operator==(const StackedEdit&, const StackedEdit&) = default;
+};
+
+struct ViewRecord {
+  std::string client_id;
+  std::string document;
+  Text shadow;
+  int64_t client_version = 0;  // n
+  int64_t server_version = 0;  // m
+  Text backup_shadow;
+  int64_t backup_server_version = 0;
+  std::vector<StackedEdit> edit_stack;
+  int64_t last_seen_millis = 0;
+  friend bool operator==(const ViewRecord&, const ViewRecord&) = default;
+};
+
+// What one request changed; applied atomically by Commit.
+struct WriteBatch {
+  std::vector<DocumentRecord> documents;
+  std::vector<ViewRecord> views;
+  std::vector<std::string> deleted_documents;
+  std::vector<std::pair<std::string, std::string>> deleted_views;  // client, document
+  bool empty() const {
+    return documents.empty() && views.empty() && deleted_documents.empty() &&
+           deleted_views.empty();
+  }
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Result<std::optional<DocumentRecord>> LoadDocument(
+      const std::string& name) = 0;
+  virtual Result<std::optional<ViewRecord>> LoadView(
+      const std::string& client_id, const std::string& document) = 0;
+  // All or nothing; when it returns OK the batch is durable.
+  virtual Status Commit(const WriteBatch& batch) = 0;
+};
+
+class MemoryStore final : public Store {
+ public:
+  Result<std::optional<DocumentRecord>> LoadDocument(
+      const std::string& name) override;
+  Result<std::optional<ViewRecord>> LoadView(
+      const std::string& client_id, const std::string& document) override;
+  Status Commit(const WriteBatch& batch) override;
+
+  size_t document_count() const { return documents_.size(); }
+  size_t view_count() const { return views_.size(); }
+
+ private:
+  std::map<std::string, DocumentRecord> documents_;
+  std::map<std::pair<std::string, std::string>, ViewRecord> views_;
+};
+
+}  // namespace diffsync::engine
+
+#endif  // DIFFSYNC_ENGINE_STORE_H_

@@ -1,0 +1,324 @@
+#include "diffsync/engine/change_set.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "dmp/utf.h"
+
+namespace diffsync::engine {
+namespace {
+
+using Kind = ChangeSet::Op::Kind;
+
+int64_t Units(std::string_view utf8) {
+  return static_cast<int64_t>(dmp::internal::Utf16Length(utf8));
+}
+
+// Splits `utf8` after `units` UTF-16 code units (a character boundary for
+// the valid changes this class is given).
+std::pair<std::string_view, std::string_view> SplitAt(std::string_view utf8,
+                                                      int64_t units) {
+  size_t consumed = 0;
+  const size_t bytes = dmp::internal::Utf8PrefixForUtf16(
+      utf8, static_cast<size_t>(units), &consumed);
+  return {utf8.substr(0, bytes), utf8.substr(bytes)};
+}
+
+// Walks the ops of a change one piece at a time: Take(n) consumes up to n
+// units of the current op and returns what was taken.
+class Cursor {
+ public:
+  explicit Cursor(const std::vector<ChangeSet::Op>& ops) : ops_(ops) {}
+
+  bool Done() const { return index_ >= ops_.size(); }
+  Kind kind() const { return ops_[index_].kind; }
+  int64_t Remaining() const { return ops_[index_].length - offset_; }
+
+  // Consumes min(n, Remaining()) units; for an insert returns the text.
+  std::string_view Take(int64_t n) {
+    const ChangeSet::Op& op = ops_[index_];
+    std::string_view text;
+    if (op.kind == Kind::kInsert) {
+      text = SplitAt(SplitAt(op.text, offset_).second, n).first;
+    }
+    offset_ += std::min(n, Remaining());
+    if (offset_ >= op.length) {
+      ++index_;
+      offset_ = 0;
+    }
+    return text;
+  }
+
+ private:
+  const std::vector<ChangeSet::Op>& ops_;
+  size_t index_ = 0;
+  int64_t offset_ = 0;
+};
+
+}  // namespace
+
+ChangeSet ChangeSet::Identity(int64_t length) {
+  ChangeSet c;
+  c.Retain(length);
+  return c;
+}
+
+void ChangeSet::Push(Op op) {
+  if (op.length == 0) return;
+  if (!ops_.empty() && ops_.back().kind == op.kind) {
+    ops_.back().length += op.length;
+    ops_.back().text += op.text;
+    return;
+  }
+  ops_.push_back(std::move(op));
+}
+
+void ChangeSet::Retain(int64_t n) {
+  base_length_ += n;
+  target_length_ += n;
+  Push({Kind::kRetain, n, {}});
+}
+
+void ChangeSet::Delete(int64_t n) {
+  base_length_ += n;
+  Push({Kind::kDelete, n, {}});
+}
+
+void ChangeSet::Insert(std::string_view utf8) {
+  const int64_t n = Units(utf8);
+  target_length_ += n;
+  Push({Kind::kInsert, n, std::string(utf8)});
+}
+
+bool ChangeSet::IsIdentity() const {
+  for (const Op& op : ops_) {
+    if (op.kind != Kind::kRetain) return false;
+  }
+  return true;
+}
+
+Result<ChangeSet> ChangeSet::FromDelta(std::string_view delta,
+                                       int64_t base_length) {
+  if (Status s = dmp::internal::ValidateUtf8(delta, "delta"); !s.ok()) return s;
+  auto error = [](size_t offset, const std::string& why) {
+    return Status::InvalidArgument("delta: " + why + " at offset " +
+                                   std::to_string(offset));
+  };
+  ChangeSet c;
+  size_t offset = 0;
+  while (offset <= delta.size()) {
+    size_t end = delta.find('\t', offset);
+    if (end == std::string_view::npos) end = delta.size();
+    const std::string_view token = delta.substr(offset, end - offset);
+    if (!token.empty()) {
+      const std::string_view param = token.substr(1);
+      if (token[0] == '+') {
+        Result<std::string> text =
+            dmp::internal::DecodeUri(param, "delta", offset + 1);
+        if (!text.ok()) return text.status();
+        c.Insert(*text);
+      } else if (token[0] == '=' || token[0] == '-') {
+        int64_t n = 0;
+        const auto [ptr, ec] =
+            std::from_chars(param.data(), param.data() + param.size(), n);
+        if (param.empty() || ec != std::errc() ||
+            ptr != param.data() + param.size() || n < 0) {
+          return error(offset, "invalid number '" + std::string(param) + "'");
+        }
+        if (n > base_length - c.base_length()) {
+          return error(offset, "counts exceed the length of the base text (" +
+                                   std::to_string(base_length) + " units)");
+        }
+        token[0] == '=' ? c.Retain(n) : c.Delete(n);
+      } else {
+        return error(offset, "invalid operation '" +
+                                 std::string(token.substr(0, 1)) + "'");
+      }
+    }
+    offset = end + 1;
+  }
+  if (c.base_length() != base_length) {
+    return Status::InvalidArgument(
+        "delta: covers " + std::to_string(c.base_length()) + " of the " +
+        std::to_string(base_length) + " units of the base text");
+  }
+  return c;
+}
+
+ChangeSet ChangeSet::FromDiffs(const dmp::Diffs& diffs) {
+  ChangeSet c;
+  for (const dmp::Diff& d : diffs) {
+    switch (d.operation) {
+      case dmp::Operation::kEqual:
+        c.Retain(Units(d.text));
+        break;
+      case dmp::Operation::kDelete:
+        c.Delete(Units(d.text));
+        break;
+      case dmp::Operation::kInsert:
+        c.Insert(d.text);
+        break;
+    }
+  }
+  return c;
+}
+
+std::string ChangeSet::ToDelta() const {
+  std::string delta;
+  for (const Op& op : ops_) {
+    if (!delta.empty()) delta += '\t';
+    switch (op.kind) {
+      case Kind::kRetain:
+        delta += '=';
+        delta += std::to_string(op.length);
+        break;
+      case Kind::kDelete:
+        delta += '-';
+        delta += std::to_string(op.length);
+        break;
+      case Kind::kInsert:
+        delta += '+';
+        dmp::internal::AppendEncodeUri(op.text, delta);
+        break;
+    }
+  }
+  return delta;
+}
+
+Result<Text> ChangeSet::Apply(const Text& text) const {
+  if (text.size16() != base_length_) {
+    return Status::InvalidArgument(
+        "change of a " + std::to_string(base_length_) +
+        "-unit text applied to a " + std::to_string(text.size16()) +
+        "-unit text");
+  }
+  if (IsIdentity()) return text;
+  Text out = text;
+  int64_t pos = 0;  // In the text being built.
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const Op& op = ops_[i];
+    if (op.kind == Kind::kRetain) {
+      pos += op.length;
+      continue;
+    }
+    // A delete and an insert next to each other are one replacement.
+    int64_t del = 0;
+    std::string_view ins;
+    if (op.kind == Kind::kDelete) {
+      del = op.length;
+      if (i + 1 < ops_.size() && ops_[i + 1].kind == Kind::kInsert) {
+        ins = ops_[++i].text;
+      }
+    } else {
+      ins = op.text;
+      if (i + 1 < ops_.size() && ops_[i + 1].kind == Kind::kDelete) {
+        del = ops_[++i].length;
+      }
+    }
+    if (!out.IsBoundary(pos) || !out.IsBoundary(pos + del)) {
+      return Status::InvalidArgument(
+          "change splits a surrogate pair near unit " + std::to_string(pos));
+    }
+    out = std::move(out).Replace(pos, del, ins);
+    pos += Units(ins);
+  }
+  return out;
+}
+
+int64_t ChangeSet::MapPosition(int64_t pos, bool after_inserts) const {
+  int64_t base = 0;
+  int64_t target = 0;
+  for (const Op& op : ops_) {
+    switch (op.kind) {
+      case Kind::kRetain:
+        if (pos < base + op.length) return target + (pos - base);
+        base += op.length;
+        target += op.length;
+        break;
+      case Kind::kDelete:
+        if (pos < base + op.length) return target;
+        base += op.length;
+        break;
+      case Kind::kInsert:
+        if (pos == base && !after_inserts) return target;
+        target += op.length;
+        break;
+    }
+  }
+  return target + (pos - base);
+}
+
+ChangeSet ChangeSet::Compose(const ChangeSet& first, const ChangeSet& second) {
+  ChangeSet out;
+  Cursor a(first.ops_);
+  Cursor b(second.ops_);
+  while (!a.Done() || !b.Done()) {
+    if (!a.Done() && a.kind() == Kind::kDelete) {
+      out.Delete(a.Remaining());
+      a.Take(a.Remaining());
+      continue;
+    }
+    if (!b.Done() && b.kind() == Kind::kInsert) {
+      out.Insert(b.Take(b.Remaining()));
+      continue;
+    }
+    if (a.Done() || b.Done()) break;  // Mismatched lengths: a precondition.
+    const int64_t n = std::min(a.Remaining(), b.Remaining());
+    if (a.kind() == Kind::kRetain && b.kind() == Kind::kRetain) {
+      out.Retain(n);
+      a.Take(n);
+      b.Take(n);
+    } else if (a.kind() == Kind::kInsert && b.kind() == Kind::kDelete) {
+      a.Take(n);  // Inserted, then deleted: nothing remains.
+      b.Take(n);
+    } else if (a.kind() == Kind::kInsert && b.kind() == Kind::kRetain) {
+      out.Insert(a.Take(n));
+      b.Take(n);
+    } else {  // a retains what b deletes.
+      out.Delete(n);
+      a.Take(n);
+      b.Take(n);
+    }
+  }
+  return out;
+}
+
+std::pair<ChangeSet, ChangeSet> ChangeSet::Transform(const ChangeSet& a,
+                                                     const ChangeSet& b) {
+  ChangeSet a_prime;  // a, applied after b.
+  ChangeSet b_prime;  // b, applied after a.
+  Cursor ca(a.ops_);
+  Cursor cb(b.ops_);
+  while (!ca.Done() || !cb.Done()) {
+    if (!ca.Done() && ca.kind() == Kind::kInsert) {
+      const std::string_view text = ca.Take(ca.Remaining());
+      a_prime.Insert(text);
+      b_prime.Retain(Units(text));
+      continue;
+    }
+    if (!cb.Done() && cb.kind() == Kind::kInsert) {
+      const std::string_view text = cb.Take(cb.Remaining());
+      a_prime.Retain(Units(text));
+      b_prime.Insert(text);
+      continue;
+    }
+    if (ca.Done() || cb.Done()) break;  // Mismatched bases: a precondition.
+    const int64_t n = std::min(ca.Remaining(), cb.Remaining());
+    const Kind ka = ca.kind();
+    const Kind kb = cb.kind();
+    ca.Take(n);
+    cb.Take(n);
+    if (ka == Kind::kRetain && kb == Kind::kRetain) {
+      a_prime.Retain(n);
+      b_prime.Retain(n);
+    } else if (ka == Kind::kDelete && kb == Kind::kRetain) {
+      a_prime.Delete(n);
+    } else if (ka == Kind::kRetain && kb == Kind::kDelete) {
+      b_prime.Delete(n);
+    }
+    // Both deleted the same text: nothing left to do on either side.
+  }
+  return {std::move(a_prime), std::move(b_prime)};
+}
+
+}  // namespace diffsync::engine

@@ -1,0 +1,172 @@
+#include "diffsync/engine/client.h"
+
+#include <algorithm>
+
+#include "engine/checksum.h"
+#include "engine/merge.h"
+
+namespace diffsync::engine {
+
+ClientDocument::ClientDocument(std::string document, ClientOptions options)
+    : document_(std::move(document)), options_(std::move(options)) {}
+
+Status ClientDocument::Replace(int64_t pos, int64_t length,
+                               std::string_view text) {
+  if (pos < 0 || length < 0 || pos + length > text_.size16()) {
+    return Status::OutOfRange("replace [" + std::to_string(pos) + ", " +
+                              std::to_string(pos + length) + ") of a " +
+                              std::to_string(text_.size16()) + "-unit text");
+  }
+  ChangeSet change;
+  change.Retain(pos);
+  change.Delete(length);
+  change.Insert(text);
+  change.Retain(text_.size16() - pos - length);
+  Result<Text> edited = change.Apply(text_);
+  if (!edited.ok()) return edited.status();
+  text_ = std::move(*edited);
+  if (local_known_) local_ = ChangeSet::Compose(local_, change);
+  return Status::Ok();
+}
+
+void ClientDocument::SetText(Text text) {
+  text_ = std::move(text);
+  local_known_ = false;
+}
+
+ChangeSet ClientDocument::LocalChange() {
+  if (!local_known_) {
+    local_ = internal::DiffChange(shadow_, text_, options_.dmp);
+    local_known_ = true;
+  }
+  return local_;
+}
+
+DocumentBlock ClientDocument::MakeRequest() {
+  if (delta_ok_) {
+    const ChangeSet change = LocalChange();
+    const bool changed = !change.IsIdentity();
+    if (changed) shadow_ = text_;
+    // An empty delta is still sent when nothing is pending: it carries our
+    // acknowledgement and asks for the server's changes.
+    if (changed || edit_stack_.empty()) {
+      Edit edit;
+      edit.kind = Edit::Kind::kDelta;
+      edit.overwrite = !options_.merge;
+      edit.version = client_version_++;
+      edit.data = change.ToDelta();
+      if (options_.send_checksums) edit.checksum = internal::TextChecksum(shadow_);
+      edit_stack_.push_back(std::move(edit));
+    }
+  } else {
+    // Out of step with the server: send the whole text.
+    shadow_ = text_;
+    Edit edit;
+    edit.kind = Edit::Kind::kRaw;
+    edit.version = ++client_version_;
+    edit.data = text_.ToString();
+    edit_stack_.push_back(std::move(edit));
+  }
+  local_ = ChangeSet::Identity(text_.size16());
+  local_known_ = true;
+  DocumentBlock block;
+  block.document = document_;
+  block.version = server_version_;
+  block.edits = edit_stack_;
+  return block;
+}
+
+Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
+  if (reply.document != document_) {
+    return Status::InvalidArgument("reply for document '" + reply.document +
+                                   "' given to '" + document_ + "'");
+  }
+  ReplyEffects effects;
+  effects.errors = reply.errors;
+  effects.conflicts = reply.conflicts;
+  delta_ok_ = true;
+  std::erase_if(edit_stack_,
+                [&](const Edit& e) { return e.version <= reply.version; });
+  auto out_of_step = [&] {
+    delta_ok_ = false;
+    effects.resync = true;
+  };
+  for (const Edit& edit : reply.edits) {
+    if (edit.kind == Edit::Kind::kRaw) {
+      Result<Text> server_text = Text::FromUtf8(edit.data);
+      if (!server_text.ok()) {
+        out_of_step();
+        continue;
+      }
+      // A full resync. Rather than dropping what the user typed since the
+      // shadow, rebase it onto the server's text.
+      const ChangeSet local = LocalChange();
+      internal::MergeResult merged = internal::Merge(
+          shadow_, internal::DiffChange(shadow_, *server_text, options_.dmp),
+          local, *server_text, options_.dmp);
+      effects.text_changes.push_back(
+          internal::DiffChange(text_, merged.text, options_.dmp));
+      effects.dropped_hunks += static_cast<int>(merged.dropped_hunks.size());
+      text_ = std::move(merged.text);
+      local_ = std::move(merged.applied);
+      local_known_ = true;
+      shadow_ = std::move(*server_text);
+      client_version_ = reply.version;
+      server_version_ = edit.version;
+      edit_stack_.clear();
+      continue;
+    }
+    if (reply.version != client_version_ || edit.version > server_version_) {
+      out_of_step();
+      continue;
+    }
+    if (edit.version < server_version_) continue;  // Seen already.
+    Result<ChangeSet> change = ChangeSet::FromDelta(edit.data, shadow_.size16());
+    Result<Text> new_shadow =
+        change.ok() ? change->Apply(shadow_) : Result<Text>(change.status());
+    if (!new_shadow.ok() ||
+        (edit.checksum.has_value() && *edit.checksum != internal::TextChecksum(*new_shadow))) {
+      out_of_step();
+      continue;
+    }
+    ++server_version_;
+    if (change->IsIdentity()) continue;
+    if (edit.overwrite) {
+      effects.text_changes.push_back(
+          internal::DiffChange(text_, *new_shadow, options_.dmp));
+      text_ = *new_shadow;
+      local_ = ChangeSet::Identity(text_.size16());
+      local_known_ = true;
+    } else {
+      internal::MergeResult merged = internal::Merge(
+          shadow_, LocalChange(), *change, text_, options_.dmp);
+      effects.dropped_hunks += static_cast<int>(merged.dropped_hunks.size());
+      effects.text_changes.push_back(std::move(merged.applied));
+      text_ = std::move(merged.text);
+      local_ = std::move(merged.to_text);
+    }
+    shadow_ = std::move(*new_shadow);
+  }
+  return effects;
+}
+
+Status ClientDocument::CheckInvariants() const {
+  if (local_known_) {
+    if (local_.base_length() != shadow_.size16() ||
+        local_.target_length() != text_.size16()) {
+      return Status::Internal(document_ + ": local change does not join shadow and text");
+    }
+    Result<Text> rebuilt = local_.Apply(shadow_);
+    if (!rebuilt.ok() || !(*rebuilt == text_)) {
+      return Status::Internal(document_ + ": shadow + local change != text");
+    }
+  }
+  for (size_t i = 1; i < edit_stack_.size(); ++i) {
+    if (edit_stack_[i].version <= edit_stack_[i - 1].version) {
+      return Status::Internal(document_ + ": edit stack out of order");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace diffsync::engine

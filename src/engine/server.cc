@@ -1,0 +1,365 @@
+#include "diffsync/engine/server.h"
+
+#include <algorithm>
+
+#include "engine/checksum.h"
+#include "engine/merge.h"
+
+namespace diffsync::engine {
+
+// A shadow's exact relation to the document: `to_document` turns the shadow
+// into the document text at `revision`. Unknown (revision < 0) after a
+// restart or a raw text, until the next reply re-anchors it.
+struct Anchor {
+  ChangeSet to_document;
+  int64_t revision = -1;
+};
+
+struct Server::DocumentState {
+  std::string name;
+  Text text;
+  int64_t revision = 0;
+  // history[i] changed revision history_base + i into the next one.
+  std::deque<ChangeSet> history;
+  int64_t history_base = 0;
+
+  // The change from the text at `anchor.revision`, composed onto the anchor,
+  // or nullopt if that history is no longer kept.
+  std::optional<ChangeSet> ToCurrent(const Anchor& anchor) const {
+    if (anchor.revision < history_base || anchor.revision > revision) {
+      return std::nullopt;
+    }
+    ChangeSet change = anchor.to_document;
+    for (int64_t r = anchor.revision; r < revision; ++r) {
+      change = ChangeSet::Compose(change, history[r - history_base]);
+    }
+    return change;
+  }
+
+  void Record(const ChangeSet& applied, Text new_text, size_t limit) {
+    text = std::move(new_text);
+    history.push_back(applied);
+    ++revision;
+    while (history.size() > limit) {
+      history.pop_front();
+      ++history_base;
+    }
+  }
+
+  DocumentRecord ToRecord() const { return {name, text, revision}; }
+};
+
+struct Server::ViewState {
+  ViewRecord record;
+  Anchor anchor;
+  Anchor backup_anchor;
+};
+
+Server::Server(Store& store, Clock& clock, ServerOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Server::~Server() = default;
+
+Result<Server::DocumentState*> Server::GetDocument(const std::string& name,
+                                                   bool* created) {
+  *created = false;
+  auto it = documents_.find(name);
+  if (it != documents_.end()) return it->second.get();
+  Result<std::optional<DocumentRecord>> loaded = store_.LoadDocument(name);
+  if (!loaded.ok()) return loaded.status();
+  auto doc = std::make_unique<DocumentState>();
+  doc->name = name;
+  if (loaded->has_value()) {
+    doc->text = (*loaded)->text;
+    doc->revision = (*loaded)->revision;
+    doc->history_base = doc->revision;
+  } else {
+    *created = true;
+  }
+  DocumentState* raw = doc.get();
+  documents_[name] = std::move(doc);
+  return raw;
+}
+
+Result<Server::ViewState*> Server::GetView(const std::string& client_id,
+                                           const std::string& document) {
+  const auto key = std::make_pair(client_id, document);
+  auto it = views_.find(key);
+  if (it == views_.end()) {
+    Result<std::optional<ViewRecord>> loaded =
+        store_.LoadView(client_id, document);
+    if (!loaded.ok()) return loaded.status();
+    auto view = std::make_unique<ViewState>();
+    if (loaded->has_value()) {
+      view->record = **loaded;
+    } else {
+      view->record.client_id = client_id;
+      view->record.document = document;
+    }
+    it = views_.emplace(key, std::move(view)).first;
+  }
+  ViewState* view = it->second.get();
+  const int64_t now = clock_.NowMillis();
+  if (view->record.last_seen_millis != 0 &&
+      now - view->record.last_seen_millis > options_.view_expiry_millis) {
+    // Expired: start over. The client's next request does not match this
+    // fresh view and is answered with a full resync.
+    *view = ViewState();
+    view->record.client_id = client_id;
+    view->record.document = document;
+  }
+  view->record.last_seen_millis = now;
+  return view;
+}
+
+Result<Message> Server::Handle(const Message& request) {
+  Message reply;
+  WriteBatch batch;
+  for (const DocumentBlock& block : request.documents) {
+    reply.documents.push_back(Process(block.client_id, block, batch));
+  }
+  if (!batch.empty()) {
+    if (Status s = store_.Commit(batch); !s.ok()) {
+      // Nothing of this request is durable: forget the in-memory state it
+      // touched so that it is reloaded as stored, and acknowledge nothing.
+      for (const auto& d : batch.documents) documents_.erase(d.name);
+      for (const auto& v : batch.views) {
+        views_.erase({v.client_id, v.document});
+      }
+      return s.WithContext("store");
+    }
+  }
+  return reply;
+}
+
+DocumentBlock Server::Process(const std::string& client_id,
+                              const DocumentBlock& request,
+                              WriteBatch& batch) {
+  DocumentBlock reply;
+  reply.document = request.document;
+  if (request.echo_client_id) {
+    reply.client_id = client_id;
+    reply.echo_client_id = true;
+  }
+  auto error = [&](std::string code, std::string message) {
+    reply.errors.push_back({std::move(code), std::move(message)});
+  };
+  if (client_id.empty()) {
+    error("no-client-id", "a request needs a u: line before its documents");
+    return reply;
+  }
+  if (request.nullify) {
+    documents_.erase(request.document);
+    views_.erase({client_id, request.document});
+    batch.deleted_documents.push_back(request.document);
+    batch.deleted_views.emplace_back(client_id, request.document);
+    return reply;
+  }
+  bool created = false;
+  Result<DocumentState*> doc_or = GetDocument(request.document, &created);
+  Result<ViewState*> view_or = GetView(client_id, request.document);
+  if (!doc_or.ok() || !view_or.ok()) {
+    error("store", (!doc_or.ok() ? doc_or.status() : view_or.status()).ToString());
+    return reply;
+  }
+  DocumentState& doc = **doc_or;
+  ViewState& view = **view_or;
+  ViewRecord& v = view.record;
+  const int64_t acked = request.version;
+
+  if (acked != v.server_version && acked == v.backup_server_version) {
+    // The client did not receive our last reply: roll back to the backup.
+    v.shadow = v.backup_shadow;
+    v.server_version = v.backup_server_version;
+    view.anchor = view.backup_anchor;
+    v.edit_stack.clear();
+  }
+  // Forget the edits the client acknowledged.
+  std::erase_if(v.edit_stack,
+                [&](const StackedEdit& e) { return e.version <= acked; });
+
+  bool delta_ok = true;
+  bool overwrite = false;
+  bool document_changed = false;
+  for (const Edit& edit : request.edits) {
+    overwrite = edit.overwrite;
+    if (edit.kind == Edit::Kind::kRaw) {
+      Result<Text> raw = Text::FromUtf8(edit.data);
+      if (!raw.ok() || raw->size16() > options_.max_document_units) {
+        delta_ok = false;
+        error(raw.ok() ? "too-large" : "bad-text",
+              raw.ok() ? "text exceeds " +
+                             std::to_string(options_.max_document_units) +
+                             " units"
+                       : raw.status().message());
+        continue;
+      }
+      v.shadow = *raw;
+      v.client_version = edit.version;
+      v.server_version = acked;
+      v.backup_shadow = v.shadow;
+      v.backup_server_version = v.server_version;
+      v.edit_stack.clear();
+      view.anchor = Anchor();
+      delta_ok = true;
+      if (edit.overwrite && !(doc.text == *raw)) {
+        doc.Record(internal::DiffChange(doc.text, *raw, options_.dmp), *raw,
+                   options_.history_limit);
+        document_changed = true;
+      }
+      continue;
+    }
+    if (acked != v.server_version) {
+      delta_ok = false;
+      error("version-mismatch", "acknowledged server version " +
+                                    std::to_string(acked) + ", expected " +
+                                    std::to_string(v.server_version));
+      continue;
+    }
+    if (edit.version > v.client_version) {
+      delta_ok = false;
+      error("future-version", "client version " + std::to_string(edit.version) +
+                                  " is ahead of " +
+                                  std::to_string(v.client_version));
+      continue;
+    }
+    if (edit.version < v.client_version) continue;  // Seen already.
+
+    // Strict: the delta must fit the shadow exactly.
+    Result<ChangeSet> change =
+        ChangeSet::FromDelta(edit.data, v.shadow.size16());
+    Result<Text> new_shadow =
+        change.ok() ? change->Apply(v.shadow) : Result<Text>(change.status());
+    ++v.client_version;  // As MobWrite: consumed even when it fails.
+    if (!new_shadow.ok()) {
+      delta_ok = false;
+      error("bad-delta", new_shadow.status().message());
+      continue;
+    }
+    if (edit.checksum.has_value() && *edit.checksum != internal::TextChecksum(*new_shadow)) {
+      delta_ok = false;
+      error("checksum", "shadow checksum mismatch after client version " +
+                            std::to_string(edit.version));
+      continue;
+    }
+    if (!change->IsIdentity()) {
+      const int64_t growth = new_shadow->size16() - v.shadow.size16();
+      if (doc.text.size16() + std::max<int64_t>(growth, 0) >
+          options_.max_document_units) {
+        delta_ok = false;
+        error("too-large", "document would exceed " +
+                               std::to_string(options_.max_document_units) +
+                               " units; edit refused");
+        continue;
+      }
+      std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
+      if (!to_doc) {
+        ++stats_.diffed_merges;
+        to_doc = internal::DiffChange(v.shadow, doc.text, options_.dmp);
+      }
+      if (edit.overwrite) {
+        doc.Record(internal::DiffChange(doc.text, *new_shadow, options_.dmp),
+                   *new_shadow, options_.history_limit);
+        view.anchor = {ChangeSet::Identity(new_shadow->size16()), doc.revision};
+      } else {
+        internal::MergeResult merged = internal::Merge(
+            v.shadow, *to_doc, *change, doc.text, options_.dmp);
+        stats_.fuzzy_hunks += merged.fuzzy_hunks;
+        stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
+        for (std::string& hunk : merged.dropped_hunks) {
+          reply.conflicts.push_back({edit.version, "overlap", std::move(hunk)});
+        }
+        if (!merged.applied.IsIdentity()) {
+          doc.Record(merged.applied, std::move(merged.text),
+                     options_.history_limit);
+        }
+        view.anchor = {std::move(merged.to_text), doc.revision};
+      }
+      document_changed = true;
+    }
+    v.shadow = std::move(*new_shadow);
+    v.backup_shadow = v.shadow;
+    v.backup_server_version = v.server_version;
+    view.backup_anchor = view.anchor;
+  }
+
+  // The reply: acknowledge n, then send what the document has that the
+  // shadow lacks.
+  reply.version = v.client_version;
+  if (created && !document_changed) {
+    // A document nobody has written yet takes this view's text.
+    doc.text = delta_ok ? v.shadow : Text();
+    document_changed = true;
+  }
+  if (delta_ok) {
+    std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
+    if (!to_doc) to_doc = internal::DiffChange(v.shadow, doc.text, options_.dmp);
+    v.edit_stack.push_back(
+        {overwrite ? 'D' : 'd', v.server_version, to_doc->ToDelta()});
+    ++v.server_version;
+  } else {
+    // MobWrite's resync: consume a client version and send the whole text.
+    ++stats_.resyncs;
+    ++v.client_version;
+    reply.version = v.client_version;
+    v.edit_stack.push_back({'R', v.server_version, doc.text.ToString()});
+  }
+  v.shadow = doc.text;
+  view.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
+  for (const StackedEdit& e : v.edit_stack) {
+    Edit out;
+    out.kind = e.kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
+    out.overwrite = e.kind != 'd';
+    out.version = e.version;
+    out.data = e.data;
+    reply.edits.push_back(std::move(out));
+  }
+  if (document_changed) batch.documents.push_back(doc.ToRecord());
+  batch.views.push_back(v);
+  return reply;
+}
+
+std::optional<Text> Server::DocumentText(const std::string& document) {
+  auto it = documents_.find(document);
+  if (it != documents_.end()) return it->second->text;
+  Result<std::optional<DocumentRecord>> loaded = store_.LoadDocument(document);
+  if (!loaded.ok() || !loaded->has_value()) return std::nullopt;
+  return (*loaded)->text;
+}
+
+std::vector<std::string> Server::ClientsOf(const std::string& document) const {
+  std::vector<std::string> clients;
+  for (const auto& [key, view] : views_) {
+    if (key.second == document) clients.push_back(key.first);
+  }
+  return clients;
+}
+
+Status Server::CheckInvariants() const {
+  for (const auto& [name, doc] : documents_) {
+    if (doc->revision - doc->history_base !=
+        static_cast<int64_t>(doc->history.size())) {
+      return Status::Internal("document " + name + ": history is not contiguous");
+    }
+  }
+  for (const auto& [key, view] : views_) {
+    const ViewRecord& v = view->record;
+    const std::string where = "view " + key.first + "/" + key.second;
+    if (view->anchor.revision >= 0 &&
+        view->anchor.to_document.base_length() != v.shadow.size16()) {
+      return Status::Internal(where + ": anchor does not start at the shadow");
+    }
+    if (v.backup_server_version > v.server_version) {
+      return Status::Internal(where + ": backup is newer than the shadow");
+    }
+    for (size_t i = 1; i < v.edit_stack.size(); ++i) {
+      if (v.edit_stack[i].version <= v.edit_stack[i - 1].version &&
+          v.edit_stack[i].kind != 'R') {
+        return Status::Internal(where + ": edit stack out of order");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace diffsync::engine
