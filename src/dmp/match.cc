@@ -2,8 +2,8 @@
 // results are identical, with two differences that only matter for speed:
 //  - the search for an exact instance of the pattern, which only tightens the
 //    score threshold, looks no further from `loc` than a match could still
-//    score; it scans the rest of the text only in the one case where that
-//    could change the threshold (see ExactThreshold);
+//    score, and scans the rest of the text only when that decides the answer
+//    (see MatchBitap);
 //  - Bitap's rows cover just the columns a pass visits, and character masks
 //    come from a table instead of a hash.
 // Bit masks are 64 bits wide. Shifts only move bits up and only bit
@@ -173,26 +173,64 @@ std::optional<int64_t> FindBackward(TextTail text, U16View pattern,
   return first + static_cast<int64_t>(at);
 }
 
-// DMP lowers the score threshold to the score of the first exact instance
-// at or after `loc` (indexOf) and, if there is one, of the last one starting
-// at or before loc + pattern.size() (lastIndexOf). An instance farther than
-// `reach` from loc scores above the threshold and changes nothing, so both
-// searches stay within reach -- except that whether lastIndexOf counts at all
-// depends on indexOf finding anything, anywhere; the rest of the text is
-// scanned for that only when lastIndexOf's instance would matter.
-double ExactThreshold(TextTail text, U16View pattern, int64_t loc,
-                      const Scorer& score, double threshold, int64_t reach) {
+// Bitap's passes proper, from the score threshold `threshold`; each pass
+// allows one more error.
+std::optional<int64_t> BitapPasses(TextTail text, U16View pattern,
+                                   const Alphabet& alphabet, int64_t loc,
+                                   const Scorer& score, double threshold) {
   const auto m = static_cast<int64_t>(pattern.size());
-  const std::optional<int64_t> after =
-      FindForward(text, pattern, loc, loc + reach);
-  const std::optional<int64_t> before =
-      FindBackward(text, pattern, std::max<int64_t>(0, loc - reach), loc + m);
-  if (after) threshold = JsMin(score(0, *after), threshold);
-  const bool counts =
-      after ||
-      (before && FindForward(text, pattern, loc + reach + 1, text.size()));
-  if (before && counts) threshold = JsMin(score(0, *before), threshold);
-  return threshold;
+  const int64_t n = text.size();
+  const uint64_t match_mask = uint64_t{1} << (m - 1);
+  std::optional<int64_t> best_loc;
+  int64_t bin_max = m + n;
+  // Row d of the Bitap table over columns [row_base, row_base + row.size()).
+  // Columns a pass does not reach stay 0, as JavaScript's undefined entries
+  // read as 0 in bit operations.
+  std::vector<uint64_t> row;
+  std::vector<uint64_t> last_row;
+  int64_t row_base = 0;
+  int64_t last_row_base = 0;
+  for (int64_t d = 0; d < m; ++d) {
+    const int64_t bin_mid = SearchReach(score, d, loc, threshold, bin_max);
+    bin_max = bin_mid;
+    int64_t start = std::max<int64_t>(1, loc - bin_mid + 1);
+    const int64_t finish = std::min(loc + bin_mid, n) + m;
+    // A match past loc moves start to its mirror image, at most one pattern
+    // length below the first start.
+    row_base = std::max<int64_t>(1, std::min(start, 2 * loc - finish + 1));
+    row.assign(static_cast<size_t>(finish - row_base + 2), 0);
+    auto cell = [&](std::vector<uint64_t>& r, int64_t base,
+                    int64_t j) -> uint64_t& {
+      return r[static_cast<size_t>(j - base)];
+    };
+    cell(row, row_base, finish + 1) = (uint64_t{1} << d) - 1;
+    for (int64_t j = finish; j >= start; --j) {
+      const uint64_t char_match =
+          j - 1 < n ? alphabet.Mask(At(text, j - 1)) : 0;
+      uint64_t rd = ((cell(row, row_base, j + 1) << 1) | 1) & char_match;
+      if (d > 0) {
+        const uint64_t next = cell(last_row, last_row_base, j + 1);
+        rd |= (((next | cell(last_row, last_row_base, j)) << 1) | 1) | next;
+      }
+      cell(row, row_base, j) = rd;
+      if ((rd & match_mask) != 0 && IsBoundary(text, j - 1)) {
+        const double candidate = score(d, j - 1);
+        if (candidate <= threshold) {
+          threshold = candidate;
+          best_loc = j - 1;
+          if (*best_loc > loc) {
+            start = std::max<int64_t>(1, 2 * loc - *best_loc);
+          } else {
+            break;
+          }
+        }
+      }
+    }
+    if (score(d + 1, loc) > threshold) break;
+    std::swap(row, last_row);
+    last_row_base = row_base;
+  }
+  return best_loc;
 }
 
 }  // namespace
@@ -245,62 +283,32 @@ std::optional<int64_t> MatchBitap(TextTail text, U16View pattern, int64_t loc,
   const int64_t n = text.size();
   const Alphabet alphabet(pattern);
   const Scorer score(m, loc, settings.match_distance);
+  auto passes = [&](double threshold) {
+    return BitapPasses(text, pattern, alphabet, loc, score, threshold);
+  };
 
-  double threshold =
-      ExactThreshold(text, pattern, loc, score, settings.match_threshold,
-                     BitapReach(n, m, loc, settings));
-
-  const uint64_t match_mask = uint64_t{1} << (m - 1);
-  std::optional<int64_t> best_loc;
-  int64_t bin_max = m + n;
-  // Row d of the Bitap table over columns [row_base, row_base + row.size()).
-  // Columns a pass does not reach stay 0, as JavaScript's undefined entries
-  // read as 0 in bit operations.
-  std::vector<uint64_t> row;
-  std::vector<uint64_t> last_row;
-  int64_t row_base = 0;
-  int64_t last_row_base = 0;
-  for (int64_t d = 0; d < m; ++d) {
-    const int64_t bin_mid = SearchReach(score, d, loc, threshold, bin_max);
-    bin_max = bin_mid;
-    int64_t start = std::max<int64_t>(1, loc - bin_mid + 1);
-    const int64_t finish = std::min(loc + bin_mid, n) + m;
-    // A match past loc moves start to its mirror image, at most one pattern
-    // length below the first start.
-    row_base = std::max<int64_t>(1, std::min(start, 2 * loc - finish + 1));
-    row.assign(static_cast<size_t>(finish - row_base + 2), 0);
-    auto cell = [&](std::vector<uint64_t>& r, int64_t base,
-                    int64_t j) -> uint64_t& {
-      return r[static_cast<size_t>(j - base)];
-    };
-    cell(row, row_base, finish + 1) = (uint64_t{1} << d) - 1;
-    for (int64_t j = finish; j >= start; --j) {
-      const uint64_t char_match =
-          j - 1 < n ? alphabet.Mask(At(text, j - 1)) : 0;
-      uint64_t rd = ((cell(row, row_base, j + 1) << 1) | 1) & char_match;
-      if (d > 0) {
-        const uint64_t next = cell(last_row, last_row_base, j + 1);
-        rd |= (((next | cell(last_row, last_row_base, j)) << 1) | 1) | next;
-      }
-      cell(row, row_base, j) = rd;
-      if ((rd & match_mask) != 0 && IsBoundary(text, j - 1)) {
-        const double candidate = score(d, j - 1);
-        if (candidate <= threshold) {
-          threshold = candidate;
-          best_loc = j - 1;
-          if (*best_loc > loc) {
-            start = std::max<int64_t>(1, 2 * loc - *best_loc);
-          } else {
-            break;
-          }
-        }
-      }
-    }
-    if (score(d + 1, loc) > threshold) break;
-    std::swap(row, last_row);
-    last_row_base = row_base;
-  }
-  return best_loc;
+  // DMP first lowers the threshold to the score of the first exact instance
+  // at or after loc (indexOf) and then, if that search found one, of the last
+  // one starting at or before loc + m (lastIndexOf). Instances farther from
+  // loc than `reach` score above the threshold and change nothing, so both
+  // searches stay within reach. Only whether lastIndexOf counts depends on
+  // the whole text: if no instance follows loc within reach, one may still
+  // follow beyond it. Both answers are computed then, and the rest of the
+  // text is scanned only in the rare case that they differ.
+  const int64_t reach = BitapReach(n, m, loc, settings);
+  double threshold = settings.match_threshold;
+  const std::optional<int64_t> after =
+      FindForward(text, pattern, loc, loc + reach);
+  if (after) threshold = JsMin(score(0, *after), threshold);
+  const std::optional<int64_t> before =
+      FindBackward(text, pattern, std::max<int64_t>(0, loc - reach), loc + m);
+  if (!before) return passes(threshold);
+  const double lowered = JsMin(score(0, *before), threshold);
+  if (after) return passes(lowered);
+  const std::optional<int64_t> with_before = passes(lowered);
+  const std::optional<int64_t> without = passes(threshold);
+  if (with_before == without) return without;
+  return FindForward(text, pattern, loc + reach + 1, n) ? with_before : without;
 }
 
 std::optional<int64_t> MatchMain(TextTail text, U16View pattern, int64_t loc,

@@ -20,7 +20,8 @@
 //    position that falls inside a pair to the start of the pair.
 // And where JavaScript never returns: patch_addContext_ with a zero margin
 // stops growing the context (it cannot grow); patch_splitMax needs
-// 2 * margin < max bits (see CheckPatchSettings).
+// 2 * margin < max bits (see CheckPatchSettings). patch_fromText refuses the
+// one header range JavaScript reads into a hunk it cannot print back ("0,00").
 
 #include "diffsync/dmp/patch.h"
 
