@@ -5,8 +5,9 @@
 // usage: node dmp_bench.js --data DIR --row NAME [--row NAME...]
 //                          [--reps N] [--warmup N] [--out-dir DIR]
 //
-// Prints one JSON object: per row the wall time of every timed repetition,
-// their median, the Levenshtein distance of the diff and whether the result
+// Prints one JSON object: per row the wall and CPU time (all of node's
+// threads, so garbage collection counts) of every timed repetition, their
+// medians, the Levenshtein distance of the diff and whether the result
 // rebuilds the inputs. With --out-dir it also writes <row>.js.out: the
 // diff_toDelta of the diff (patch_toText for the patch row), to be compared
 // byte for byte with our ToDelta / PatchToText.
@@ -102,15 +103,20 @@ function RunRow(name, spec, args) {
 
   for (let i = 0; i < args.warmup; i++) once();
   const times = [];
+  const cpuTimes = [];
   let result;
   for (let i = 0; i < args.reps; i++) {
+    const cpuStart = process.cpuUsage();
     const start = process.hrtime.bigint();
     result = once();
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    const cpu = process.cpuUsage(cpuStart);
+    cpuTimes.push((cpu.user + cpu.system) / 1e3);
   }
 
   const row = {name, reps: args.reps, warmup: args.warmup, times_ms: times,
-               median_ms: Median(times)};
+               median_ms: Median(times), cpu_times_ms: cpuTimes,
+               median_cpu_ms: Median(cpuTimes)};
   let output;
   if (spec.patch) {
     const [text, applied] = result.applied;
