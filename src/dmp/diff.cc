@@ -59,9 +59,9 @@ Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
     if (text1.empty()) return Diffs{};
     return Diffs{{Operation::kEqual, std::string(text1)}};
   }
-  const internal::Diffs16 middle =
-      internal::DiffMain(internal::ToUtf16(middle1), internal::ToUtf16(middle2),
-                         check_lines, deadline);
+  const internal::Diffs16 middle = internal::DiffCompute(
+      internal::ToUtf16(middle1), internal::ToUtf16(middle2), check_lines,
+      deadline);
   Diffs diffs;
   diffs.reserve(middle.size() + 2);
   if (prefix > 0) {

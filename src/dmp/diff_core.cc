@@ -580,8 +580,9 @@ Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline) {
 // Moves the halves of surrogate pairs that a diff boundary separated so that
 // every diff text is whole characters: a low surrogate opening an equality
 // joins the edits before it, a high surrogate closing an equality joins the
-// edits after it.
-void RepairSplitSurrogates(Diffs16& diffs) {
+// edits after it. Returns whether anything moved (the diff then needs a
+// CleanupMerge).
+bool RepairSplitSurrogates(Diffs16& diffs) {
   bool split = false;
   for (const auto& d : diffs) {
     if (!d.text.empty() &&
@@ -590,7 +591,7 @@ void RepairSplitSurrogates(Diffs16& diffs) {
       break;
     }
   }
-  if (!split) return;
+  if (!split) return false;
   Diffs16 out;
   U16 pending_delete, pending_insert;
   auto flush_edits = [&] {
@@ -630,7 +631,7 @@ void RepairSplitSurrogates(Diffs16& diffs) {
   }
   flush_edits();
   diffs = std::move(out);
-  CleanupMerge(diffs);
+  return true;
 }
 
 template <typename D>
@@ -850,12 +851,36 @@ TimePoint DeadlineAfter(double seconds) {
   return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(span);
 }
 
-Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
-                 TimePoint deadline) {
-  Diffs16 diffs = MainImpl<char16_t>(text1, text2, check_lines, deadline);
+Diffs16 DiffCompute(U16View text1, U16View text2, bool check_lines,
+                    TimePoint deadline) {
+  Diffs16 diffs = Compute<char16_t>(text1, text2, check_lines, deadline);
   RepairSplitSurrogates(diffs);
   return diffs;
 }
+
+Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
+                 TimePoint deadline) {
+  // As MainImpl, with the surrogate repair between the middle's diff and the
+  // one final merge (the public UTF-8 DiffMain takes the same steps).
+  if (text1 == text2) {
+    if (text1.empty()) return {};
+    return {{Operation::kEqual, U16(text1)}};
+  }
+  const size_t prefix = PrefixLength(text1, text2);
+  const size_t suffix =
+      SuffixLength(text1.substr(prefix), text2.substr(prefix));
+  Diffs16 diffs;
+  if (prefix > 0) diffs.push_back({Operation::kEqual, U16(text1.substr(0, prefix))});
+  Append(diffs, DiffCompute(text1.substr(prefix, text1.size() - prefix - suffix),
+                            text2.substr(prefix, text2.size() - prefix - suffix),
+                            check_lines, deadline));
+  if (suffix > 0) {
+    diffs.push_back({Operation::kEqual, U16(text1.substr(text1.size() - suffix))});
+  }
+  CleanupMerge(diffs);
+  return diffs;
+}
+
 
 size_t CommonPrefix(U16View a, U16View b) { return PrefixLength(a, b); }
 size_t CommonSuffix(U16View a, U16View b) { return SuffixLength(a, b); }
@@ -999,9 +1024,10 @@ void CleanupSemanticLossless(Diffs16& diffs) {
     // First, shift the edit as far left as possible.
     size_t pos = e1.size() - CommonSuffix(e1, edit);
     // Second, step right a character at a time, looking for the best fit.
+    // (An empty edit never moves: DMP compares its missing first character.)
     size_t best_pos = pos;
     int best_score = score_at(pos);
-    while (pos + len < n) {
+    while (len > 0 && pos + len < n) {
       const size_t step =
           (IsHighSurrogate(s[pos]) && pos + 1 < n && IsLowSurrogate(s[pos + 1]))
               ? 2

@@ -45,6 +45,12 @@ TimePoint DeadlineAfter(double seconds);
 
 Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
                  TimePoint deadline);
+// The middle step of DiffMain for texts with no common prefix or suffix:
+// the diff before its final CleanupMerge, which the caller runs once over
+// prefix + diff + suffix (as DMP does; merging the middle alone first can
+// shift edits differently).
+Diffs16 DiffCompute(U16View text1, U16View text2, bool check_lines,
+                    TimePoint deadline);
 
 size_t CommonPrefix(U16View a, U16View b);
 // Byte lengths of the common prefix / suffix of two UTF-8 texts, on a

@@ -174,6 +174,24 @@ TEST(Cleanups, SemanticLosslessAlignsToWords) {
   EXPECT_EQ(Text2(d), "x" + e + e + " y" + e + " z");
 }
 
+TEST(Cleanups, SemanticLosslessLeavesAnEmptyEditInPlace) {
+  // DMP's line mode can leave an empty edit; its lossless pass never moves it.
+  Diffs d = {{kEq, "ab\n"}, {kIns, ""}, {kEq, "abc"}};
+  CleanupSemanticLossless(d);
+  EXPECT_EQ(d, (Diffs{{kEq, "ab\n"}, {kIns, ""}, {kEq, "abc"}}));
+}
+
+TEST(DiffMain, MergesOnceOverPrefixMiddleAndSuffixAsDmp) {
+  // Half-match case where merging the middle alone first shifts the edits
+  // differently; expected result recorded from DMP JS 1.0.5.
+  Diffs d = *DiffMain("bbabbbbabbaaaaaabbaababbbbababaaabbbabababbaaaaabbabbbbaba",
+                      "bbbaaaaaabbaababbbbabaaaabbbabababbaaabaabbabbbbaba");
+  ASSERT_GE(d.size(), 3u);
+  EXPECT_EQ(d[0], (Diff{kDel, "bbab"}));
+  EXPECT_EQ(d[1], (Diff{kEq, "bbba"}));
+  EXPECT_EQ(d[2], (Diff{kDel, "bba"}));
+}
+
 TEST(Delta, RoundTripsAndCountsUtf16Units) {
   const Diffs d = {{kEq, "jump"}, {kDel, "s"}, {kIns, "ed"}, {kEq, " over "},
                    {kDel, "the"}, {kIns, "a"}, {kEq, " lazy"},

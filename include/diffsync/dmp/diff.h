@@ -44,7 +44,9 @@ struct Diff {
 using Diffs = std::vector<Diff>;
 
 // Functions taking Diffs expect their texts to be valid UTF-8, as everything
-// this library returns is; bytes that are not are read as U+FFFD.
+// this library returns is. Those that must decode the text (the semantic and
+// efficiency cleanups, CommonOverlap, FindHalfMatch) read invalid bytes as
+// U+FFFD; the others pass them through.
 
 // Finds the differences between `text1` and `text2`. With `check_lines` and
 // texts over 100 characters, a fast line-level diff runs first and only

@@ -72,7 +72,8 @@ std::string PatchAddPadding(Patches& patches, const Settings& settings = {});
 
 struct ApplyResult {
   std::string text;           // The patched text.
-  std::vector<bool> applied;  // One entry per input hunk.
+  // One entry per hunk after PatchSplitMax cut the long ones, as DMP.
+  std::vector<bool> applied;
   friend bool operator==(const ApplyResult&, const ApplyResult&) = default;
 };
 
