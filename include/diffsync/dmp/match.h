@@ -25,7 +25,8 @@ namespace diffsync::dmp {
 // Finds the best instance of `pattern` in `text` near `loc` (clamped to the
 // text). nullopt when nothing scores within settings.match_threshold.
 // Errors: invalid UTF-8; a pattern longer than settings.match_max_bits that
-// is not found verbatim at `loc`.
+// is not found verbatim at `loc`; settings out of range (match_max_bits must
+// be 1..64).
 Result<std::optional<int64_t>> MatchMain(std::string_view text,
                                          std::string_view pattern, int64_t loc,
                                          const Settings& settings = {});

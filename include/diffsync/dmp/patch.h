@@ -81,7 +81,8 @@ struct ApplyResult {
 // expected place and applied there; hunks that cannot be placed are skipped
 // and reported as not applied. Runs in time proportional to the text plus
 // the work per hunk (the text is not rebuilt per hunk).
-// Errors: invalid UTF-8 in `text`.
+// Errors: invalid UTF-8 in `text`; settings out of range (match_max_bits
+// 1..64 and 2 * patch_margin < match_max_bits, or splitting never ends).
 Result<ApplyResult> PatchApply(const Patches& patches, std::string_view text,
                                const Settings& settings = {});
 
