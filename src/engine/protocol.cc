@@ -1,0 +1,697 @@
+#include "diffsync/engine/protocol.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dmp/utf.h"
+
+namespace diffsync::engine {
+namespace {
+
+using dmp::internal::AppendEncodeUri;
+using dmp::internal::DecodeUri;
+using dmp::internal::FindInvalidUtf8;
+
+constexpr std::string_view kLineBreaks = "\r\n";
+
+// A number as the protocol writes it: decimal digits only. Leading zeros are
+// accepted (MobWrite's parsers accept them); signs and spaces are not.
+std::optional<int64_t> ParseNumber(std::string_view digits) {
+  if (digits.empty()) return std::nullopt;
+  int64_t value = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+    if (value > kMaxWireInteger) return std::nullopt;
+  }
+  return value;
+}
+
+// Bad input quoted in an error message, cut so a huge line stays readable.
+std::string Quote(std::string_view text) {
+  constexpr size_t kMax = 32;
+  std::string out = "\"";
+  out.append(text.substr(0, kMax));
+  if (text.size() > kMax) out += "...";
+  out += "\"";
+  return out;
+}
+
+// "F line" for F and f: errors name a line kind as the canonical form
+// writes it.
+std::string LineName(char letter) {
+  if (letter == 'f') letter = 'F';
+  if (letter == 'n') letter = 'N';
+  if (letter == 'B') letter = 'b';
+  return std::string(1, letter) + " line";
+}
+
+bool IsEmpty(const DocumentBlock& block) {
+  return block.edits.empty() && block.conflicts.empty() &&
+         block.errors.empty() && block.metadata.empty();
+}
+
+class Decoder {
+ public:
+  Result<Message> Run(std::string_view wire) {
+    size_t pos = 0;
+    for (;;) {
+      if (pos == wire.size()) {
+        return Status::OutOfRange(
+            "truncated message: the input ends after line " +
+            std::to_string(line_) +
+            " without the blank line that ends a message");
+      }
+      ++line_;
+      const size_t end = wire.find_first_of(kLineBreaks, pos);
+      if (end == std::string_view::npos) {
+        return Status::OutOfRange("truncated message: line " +
+                                  std::to_string(line_) + " has no line break");
+      }
+      const std::string_view line = wire.substr(pos, end - pos);
+      pos = end + 1;
+      if (wire[end] == '\r' && pos < wire.size() && wire[pos] == '\n') ++pos;
+      if (line.empty()) break;
+      if (size_t bad = FindInvalidUtf8(line); bad != std::string_view::npos) {
+        return LineError("invalid UTF-8 at offset " + std::to_string(bad));
+      }
+      if (Status s = DecodeLine(line); !s.ok()) return s;
+    }
+    const size_t rest = wire.find_first_not_of(kLineBreaks, pos);
+    if (rest != std::string_view::npos) {
+      // Count the blank lines between, so the error points at the text.
+      for (size_t i = pos; i < rest; ++i) {
+        if (wire[i] == '\n' || (wire[i] == '\r' && wire[i + 1] != '\n')) {
+          ++line_;
+        }
+      }
+      ++line_;
+      return LineError("text after the blank line that ends the message");
+    }
+    return std::move(message_);
+  }
+
+ private:
+  Status LineError(std::string_view what) const {
+    return Status::InvalidArgument("line " + std::to_string(line_) + ": " +
+                                   std::string(what));
+  }
+
+  Status DecodeLine(std::string_view line) {
+    // MobWrite's rule: the first ':' must be the second character.
+    if (line.size() < 2 || line[1] != ':' || line[0] == ':') return Ok();
+    const char letter = line[0];
+    const std::string_view value = line.substr(2);
+    bool is_edit = false;
+    Status status;
+    switch (letter) {
+      case 'u':
+      case 'U':
+        client_id_ = std::string(value);
+        echo_ = letter == 'U';
+        break;
+      case 'F':
+      case 'f':
+      case 'N':
+      case 'n':
+        status = DecodeDocumentLine(letter, value);
+        break;
+      case 'd':
+      case 'D':
+      case 'r':
+      case 'R':
+        status = DecodeEdit(letter, value);
+        is_edit = true;
+        break;
+      case 'h':
+        status = DecodeChecksum(value);
+        break;
+      case 'c':
+        status = DecodeConflict(value);
+        break;
+      case 'x':
+        status = DecodeError(value);
+        break;
+      case 'm':
+        status = DecodeMetadata(value);
+        break;
+      case 't':
+        if (token_seen_) return LineError("a second t line");
+        token_seen_ = true;
+        message_.token = std::string(value);
+        break;
+      case 'b':
+      case 'B':
+        status = DecodeFragment(value);
+        break;
+      default:
+        return Ok();  // Unknown letters are someone else's extension.
+    }
+    after_edit_ = is_edit;
+    return status;
+  }
+
+  static Status Ok() { return Status(); }
+
+  // Splits "NUMBER:rest" of the lines that carry a version.
+  Status SplitVersion(char letter, std::string_view value, int64_t* version,
+                      std::string_view* rest) const {
+    const size_t colon = value.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return LineError(LineName(letter) + ": missing version number");
+    }
+    const std::optional<int64_t> number = ParseNumber(value.substr(0, colon));
+    if (!number) {
+      return LineError(
+          LineName(letter) + ": version " + Quote(value.substr(0, colon)) +
+          " is not a number from 0 to " + std::to_string(kMaxWireInteger));
+    }
+    *version = *number;
+    *rest = value.substr(colon + 1);
+    return Ok();
+  }
+
+  // Decodes an escaped field that starts at byte `offset` of the line.
+  Result<std::string> Unescape(std::string_view text, std::string_view what,
+                               size_t offset) const {
+    return DecodeUri(text,
+                     "line " + std::to_string(line_) + ": " + std::string(what),
+                     offset);
+  }
+
+  // "CODE" or "CODE:rest" of the x, c and m lines; a missing rest is empty.
+  Status SplitCode(char letter, std::string_view value, std::string_view* code,
+                   std::string_view* rest) const {
+    const size_t colon = value.find(':');
+    *code = value.substr(0, colon);
+    *rest = colon == std::string_view::npos ? value.substr(value.size())
+                                            : value.substr(colon + 1);
+    if (!IsProtocolCode(*code)) {
+      return LineError(LineName(letter) + ": " + Quote(*code) +
+                       " is not a code (letters, digits, '-', '_', '.')");
+    }
+    return Ok();
+  }
+
+  Status DecodeDocumentLine(char letter, std::string_view value) {
+    const bool nullify = letter == 'N' || letter == 'n';
+    int64_t version = 0;
+    std::string_view name = value;
+    if (!nullify) {
+      if (Status s = SplitVersion(letter, value, &version, &name); !s.ok()) {
+        return s;
+      }
+    }
+    Result<std::string> document =
+        Unescape(name, "document name", OffsetInLine(value, name));
+    if (!document.ok()) return document.status();
+    if (document->empty()) {
+      return LineError(LineName(letter) + ": empty document name");
+    }
+    DocumentBlock block;
+    block.client_id = client_id_;
+    block.echo_client_id = echo_;
+    block.document = std::move(*document);
+    block.nullify = nullify;
+    block.version = version;
+    message_.documents.push_back(std::move(block));
+    block_ = message_.documents.size() - 1;
+    return Ok();
+  }
+
+  // Offset within the line of `part`, a view into `value` (which starts at
+  // offset 2, after "X:").
+  static size_t OffsetInLine(std::string_view value, std::string_view part) {
+    return 2 + static_cast<size_t>(part.data() - value.data());
+  }
+
+  // The block a content line (edit, c, x, m) belongs to, or nullptr before
+  // any F or N line. MobWrite takes the client id in force at each edit, so a
+  // u line between an F line and its edits renames a still empty block, and
+  // one between edits starts a new block for the same document.
+  DocumentBlock* ContentBlock() {
+    if (!block_) return nullptr;
+    DocumentBlock* block = &message_.documents[*block_];
+    if (block->client_id == client_id_ && block->echo_client_id == echo_) {
+      return block;
+    }
+    if (!block->nullify && IsEmpty(*block)) {
+      block->client_id = client_id_;
+      block->echo_client_id = echo_;
+      return block;
+    }
+    DocumentBlock next;
+    next.client_id = client_id_;
+    next.echo_client_id = echo_;
+    next.document = block->document;
+    next.nullify = block->nullify;
+    next.version = block->version;
+    message_.documents.push_back(std::move(next));
+    block_ = message_.documents.size() - 1;
+    return &message_.documents.back();
+  }
+
+  Status DecodeEdit(char letter, std::string_view value) {
+    Edit edit;
+    std::string_view data;
+    if (Status s = SplitVersion(letter, value, &edit.version, &data); !s.ok()) {
+      return s;
+    }
+    DocumentBlock* block = ContentBlock();
+    if (block == nullptr) {
+      return LineError(LineName(letter) + " before any F line");
+    }
+    if (block->nullify) {
+      return LineError(LineName(letter) +
+                       " after an N line: edits need an F line");
+    }
+    edit.overwrite = letter == 'D' || letter == 'R';
+    if (letter == 'd' || letter == 'D') {
+      edit.kind = Edit::Kind::kDelta;
+      edit.data = std::string(data);
+    } else {
+      edit.kind = Edit::Kind::kRaw;
+      Result<std::string> text =
+          Unescape(data, "raw text", OffsetInLine(value, data));
+      if (!text.ok()) return text.status();
+      edit.data = std::move(*text);
+    }
+    block->edits.push_back(std::move(edit));
+    return Ok();
+  }
+
+  Status DecodeChecksum(std::string_view value) {
+    if (!after_edit_) {
+      return LineError(
+          "h line not right after the d, D, r or R line it checks");
+    }
+    int64_t version = 0;
+    std::string_view hex;
+    if (Status s = SplitVersion('h', value, &version, &hex); !s.ok()) return s;
+    Edit& edit = message_.documents[*block_].edits.back();
+    if (version != edit.version) {
+      return LineError("h line: version " + std::to_string(version) +
+                       " is not the version of its edit (" +
+                       std::to_string(edit.version) + ")");
+    }
+    if (hex.size() != 8) {
+      return LineError("h line: checksum " + Quote(hex) +
+                       " is not 8 hexadecimal digits");
+    }
+    uint32_t crc = 0;
+    for (const char c : hex) {
+      int digit = -1;
+      if (c >= '0' && c <= '9') digit = c - '0';
+      if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (digit < 0) {
+        return LineError("h line: checksum " + Quote(hex) +
+                         " is not 8 hexadecimal digits");
+      }
+      crc = crc << 4 | static_cast<uint32_t>(digit);
+    }
+    edit.checksum = crc;
+    return Ok();
+  }
+
+  Status DecodeConflict(std::string_view value) {
+    Conflict conflict;
+    std::string_view rest;
+    if (Status s = SplitVersion('c', value, &conflict.version, &rest);
+        !s.ok()) {
+      return s;
+    }
+    std::string_view reason, hunk;
+    if (Status s = SplitCode('c', rest, &reason, &hunk); !s.ok()) {
+      return s;
+    }
+    DocumentBlock* block = ContentBlock();
+    if (block == nullptr) return LineError("c line before any F or N line");
+    conflict.reason = std::string(reason);
+    Result<std::string> text =
+        Unescape(hunk, "conflict hunk", OffsetInLine(value, hunk));
+    if (!text.ok()) return text.status();
+    conflict.hunk = std::move(*text);
+    block->conflicts.push_back(std::move(conflict));
+    return Ok();
+  }
+
+  Status DecodeError(std::string_view value) {
+    std::string_view code, text;
+    if (Status s = SplitCode('x', value, &code, &text); !s.ok()) {
+      return s;
+    }
+    Result<std::string> message =
+        Unescape(text, "error message", OffsetInLine(value, text));
+    if (!message.ok()) return message.status();
+    DocumentBlock* block = ContentBlock();
+    std::vector<Error>& errors =
+        block != nullptr ? block->errors : message_.errors;
+    errors.push_back({std::string(code), std::move(*message)});
+    return Ok();
+  }
+
+  Status DecodeMetadata(std::string_view value) {
+    std::string_view key, text;
+    if (Status s = SplitCode('m', value, &key, &text); !s.ok()) {
+      return s;
+    }
+    Result<std::string> decoded =
+        Unescape(text, "metadata value", OffsetInLine(value, text));
+    if (!decoded.ok()) return decoded.status();
+    DocumentBlock* block = ContentBlock();
+    if (block == nullptr) return LineError("m line before any F or N line");
+    block->metadata.push_back({std::string(key), std::move(*decoded)});
+    return Ok();
+  }
+
+  // "ID SIZE INDEX TEXT", as MobWrite's gateway splits long messages.
+  Status DecodeFragment(std::string_view value) {
+    auto bad = [&](std::string_view why) {
+      return LineError("b line: " + std::string(why) +
+                       " (expected \"b:ID SIZE INDEX TEXT\")");
+    };
+    std::string_view fields[3];
+    std::string_view rest = value;
+    for (std::string_view& field : fields) {
+      const size_t space = rest.find(' ');
+      if (space == std::string_view::npos) return bad("too few fields");
+      field = rest.substr(0, space);
+      rest = rest.substr(space + 1);
+    }
+    if (fields[0].empty()) return bad("empty buffer id");
+    const std::optional<int64_t> size = ParseNumber(fields[1]);
+    const std::optional<int64_t> index = ParseNumber(fields[2]);
+    if (!size || *size < 1) {
+      return bad("size " + Quote(fields[1]) + " is not a number from 1");
+    }
+    if (!index || *index < 1 || *index > *size) {
+      return bad("index " + Quote(fields[2]) + " is not a number from 1 to " +
+                 std::to_string(*size));
+    }
+    message_.fragments.push_back(
+        {std::string(fields[0]), *size, *index, std::string(rest)});
+    return Ok();
+  }
+
+  Message message_;
+  int64_t line_ = 0;
+  std::string client_id_;
+  bool echo_ = false;
+  std::optional<size_t> block_;  // The block of the last F or N line.
+  bool after_edit_ = false;      // The previous known line was an edit.
+  bool token_seen_ = false;
+};
+
+// Why a field cannot be encoded, or "" if it can. The encoder adds the
+// field's name only on failure, so encoding allocates nothing for names.
+std::string Utf8Problem(std::string_view text) {
+  if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
+    return "invalid UTF-8 at offset " + std::to_string(bad);
+  }
+  return "";
+}
+
+// A field written as it is must not end its line early.
+std::string UnescapedProblem(std::string_view text) {
+  if (size_t at = text.find_first_of(kLineBreaks);
+      at != std::string_view::npos) {
+    return "line break at offset " + std::to_string(at) +
+           " in a field sent unescaped";
+  }
+  return Utf8Problem(text);
+}
+
+std::string NumberProblem(int64_t n, int64_t min) {
+  if (n >= min && n <= kMaxWireInteger) return "";
+  return std::to_string(n) + " is outside " + std::to_string(min) + ".." +
+         std::to_string(kMaxWireInteger);
+}
+
+std::string CodeProblem(std::string_view code) {
+  if (IsProtocolCode(code)) return "";
+  return Quote(code) +
+         " is not a code (one or more letters, digits, '-', '_', '.')";
+}
+
+std::string Item(std::string_view name, size_t index) {
+  return std::string(name) + "[" + std::to_string(index) + "]";
+}
+
+class Encoder {
+ public:
+  Result<std::string> Run(const Message& message) {
+    if (!message.token.empty()) {
+      if (std::string p = UnescapedProblem(message.token); !p.empty()) {
+        return Fail("token", p);
+      }
+      Line('t', message.token);
+    }
+    for (size_t i = 0; i < message.errors.size(); ++i) {
+      if (Status s = WriteError(message.errors[i], i); !s.ok()) return s;
+    }
+    for (size_t i = 0; i < message.documents.size(); ++i) {
+      block_ = i;
+      if (Status s = WriteBlock(message.documents[i]); !s.ok()) return s;
+    }
+    block_.reset();
+    for (size_t i = 0; i < message.fragments.size(); ++i) {
+      if (Status s = WriteFragment(message.fragments[i], i); !s.ok()) return s;
+    }
+    out_ += '\n';
+    return std::move(out_);
+  }
+
+ private:
+  // "documents[2].edits[0].data: <problem>" for field "edits[0].data" of
+  // the block being written.
+  Status Fail(std::string_view field, std::string_view problem) const {
+    std::string path;
+    if (block_) {
+      path = Item("documents", *block_);
+      if (!field.empty()) path += '.';
+    }
+    path += field;
+    return Status::InvalidArgument(path + ": " + std::string(problem));
+  }
+
+  void Line(char letter, std::string_view value) {
+    out_ += letter;
+    out_ += ':';
+    out_ += value;
+    out_ += '\n';
+  }
+
+  // "X:NUMBER:" with the rest of the line still to write.
+  void Start(char letter, int64_t number) {
+    out_ += letter;
+    out_ += ':';
+    out_ += std::to_string(number);
+    out_ += ':';
+  }
+
+  // ":" and the escaped `text`, left out when empty (the decoder reads a
+  // missing part as empty).
+  void OptionalEscaped(std::string_view text) {
+    if (text.empty()) return;
+    out_ += ':';
+    AppendEncodeUri(text, out_);
+  }
+
+  Status WriteBlock(const DocumentBlock& block) {
+    if (block.client_id != client_id_ || block.echo_client_id != echo_) {
+      if (std::string p = UnescapedProblem(block.client_id); !p.empty()) {
+        return Fail("client_id", p);
+      }
+      Line(block.echo_client_id ? 'U' : 'u', block.client_id);
+      client_id_ = block.client_id;
+      echo_ = block.echo_client_id;
+    }
+    if (block.document.empty()) return Fail("document", "empty");
+    if (std::string p = Utf8Problem(block.document); !p.empty()) {
+      return Fail("document", p);
+    }
+    if (block.nullify) {
+      if (block.version != 0 || !block.edits.empty()) {
+        return Fail("", "a nullify block has no version and no edits");
+      }
+      out_ += "N:";
+    } else {
+      if (std::string p = NumberProblem(block.version, 0); !p.empty()) {
+        return Fail("version", p);
+      }
+      Start('F', block.version);
+    }
+    AppendEncodeUri(block.document, out_);
+    out_ += '\n';
+    for (size_t i = 0; i < block.edits.size(); ++i) {
+      if (Status s = WriteEdit(block.edits[i], i); !s.ok()) return s;
+    }
+    for (size_t i = 0; i < block.conflicts.size(); ++i) {
+      const Conflict& c = block.conflicts[i];
+      if (std::string p = NumberProblem(c.version, 0); !p.empty()) {
+        return Fail(Item("conflicts", i) + ".version", p);
+      }
+      if (std::string p = CodeProblem(c.reason); !p.empty()) {
+        return Fail(Item("conflicts", i) + ".reason", p);
+      }
+      if (std::string p = Utf8Problem(c.hunk); !p.empty()) {
+        return Fail(Item("conflicts", i) + ".hunk", p);
+      }
+      Start('c', c.version);
+      out_ += c.reason;
+      OptionalEscaped(c.hunk);
+      out_ += '\n';
+    }
+    for (size_t i = 0; i < block.errors.size(); ++i) {
+      if (Status s = WriteError(block.errors[i], i); !s.ok()) return s;
+    }
+    for (size_t i = 0; i < block.metadata.size(); ++i) {
+      const Metadata& m = block.metadata[i];
+      if (std::string p = CodeProblem(m.key); !p.empty()) {
+        return Fail(Item("metadata", i) + ".key", p);
+      }
+      if (std::string p = Utf8Problem(m.value); !p.empty()) {
+        return Fail(Item("metadata", i) + ".value", p);
+      }
+      out_ += "m:";
+      out_ += m.key;
+      OptionalEscaped(m.value);
+      out_ += '\n';
+    }
+    return Status();
+  }
+
+  Status WriteEdit(const Edit& edit, size_t i) {
+    if (std::string p = NumberProblem(edit.version, 0); !p.empty()) {
+      return Fail(Item("edits", i) + ".version", p);
+    }
+    const bool delta = edit.kind == Edit::Kind::kDelta;
+    if (std::string p =
+            delta ? UnescapedProblem(edit.data) : Utf8Problem(edit.data);
+        !p.empty()) {
+      return Fail(Item("edits", i) + ".data", p);
+    }
+    char letter = delta ? 'd' : 'r';
+    if (edit.overwrite) letter = delta ? 'D' : 'R';
+    Start(letter, edit.version);
+    if (delta) {
+      out_ += edit.data;
+    } else {
+      AppendEncodeUri(edit.data, out_);
+    }
+    out_ += '\n';
+    if (edit.checksum) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      Start('h', edit.version);
+      for (int shift = 28; shift >= 0; shift -= 4) {
+        out_ += kHex[(*edit.checksum >> shift) & 0xF];
+      }
+      out_ += '\n';
+    }
+    return Status();
+  }
+
+  // An x line of the block being written, or of the message.
+  Status WriteError(const Error& error, size_t i) {
+    if (std::string p = CodeProblem(error.code); !p.empty()) {
+      return Fail(Item("errors", i) + ".code", p);
+    }
+    if (std::string p = Utf8Problem(error.message); !p.empty()) {
+      return Fail(Item("errors", i) + ".message", p);
+    }
+    out_ += "x:";
+    out_ += error.code;
+    OptionalEscaped(error.message);
+    out_ += '\n';
+    return Status();
+  }
+
+  Status WriteFragment(const BufferFragment& f, size_t i) {
+    if (f.id.empty() || f.id.find(' ') != std::string::npos) {
+      return Fail(Item("fragments", i) + ".id",
+                  Quote(f.id) + " is empty or holds a space");
+    }
+    if (std::string p = UnescapedProblem(f.id); !p.empty()) {
+      return Fail(Item("fragments", i) + ".id", p);
+    }
+    if (std::string p = NumberProblem(f.size, 1); !p.empty()) {
+      return Fail(Item("fragments", i) + ".size", p);
+    }
+    if (std::string p = NumberProblem(f.index, 1); !p.empty()) {
+      return Fail(Item("fragments", i) + ".index", p);
+    }
+    if (f.index > f.size) {
+      return Fail(Item("fragments", i) + ".index", std::to_string(f.index) +
+                                                       " is past the size " +
+                                                       std::to_string(f.size));
+    }
+    if (std::string p = UnescapedProblem(f.text); !p.empty()) {
+      return Fail(Item("fragments", i) + ".text", p);
+    }
+    out_ += "b:";
+    out_ += f.id;
+    out_ += ' ';
+    out_ += std::to_string(f.size);
+    out_ += ' ';
+    out_ += std::to_string(f.index);
+    out_ += ' ';
+    out_ += f.text;
+    out_ += '\n';
+    return Status();
+  }
+
+  std::string out_;
+  std::optional<size_t> block_;  // The block being written.
+  // The client id and echo flag the receiver will have in force.
+  std::string client_id_;
+  bool echo_ = false;
+};
+
+constexpr std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+
+constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
+
+}  // namespace
+
+Result<Message> DecodeMessage(std::string_view wire) {
+  return Decoder().Run(wire);
+}
+
+Result<std::string> EncodeMessage(const Message& message) {
+  return Encoder().Run(message);
+}
+
+bool IsProtocolCode(std::string_view code) {
+  if (code.empty()) return false;
+  for (const char c : code) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+uint32_t Crc32(std::string_view data, uint32_t previous) {
+  uint32_t crc = ~previous;
+  for (const char ch : data) {
+    crc = kCrcTable[(crc ^ static_cast<unsigned char>(ch)) & 0xFF] ^ (crc >> 8);
+  }
+  return ~crc;
+}
+
+}  // namespace diffsync::engine
