@@ -16,7 +16,8 @@ build="${DIFFSYNC_FUZZ_BUILD_DIR:-${root}/build-fuzz}"
 jobs="${DIFFSYNC_FUZZ_JOBS:-2}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_from_delta fuzz_patch_from_text fuzz_patch_roundtrip fuzz_diff_utf8)
+  targets=(fuzz_from_delta fuzz_patch_from_text fuzz_patch_roundtrip fuzz_diff_utf8
+    fuzz_protocol)
 fi
 
 cxx="${CXX:-}"
