@@ -105,6 +105,14 @@ ChangeSet DiffChange(const Text& from, const Text& to,
 MergeResult Merge(const Text& base, const ChangeSet& to_text,
                   const ChangeSet& change, const Text& text,
                   const dmp::Settings& settings) {
+  MergeResult result;
+  if (to_text.IsIdentity()) {
+    // Nobody else changed the text: the change applies as it is.
+    result.text = *change.Apply(text);
+    result.to_text = ChangeSet::Identity(change.target_length());
+    result.applied = change;
+    return result;
+  }
   const std::vector<Hunk> hunks = HunksOf(change);
   std::vector<bool> conflicted(hunks.size());
   bool any_conflict = false;
@@ -118,7 +126,6 @@ MergeResult Merge(const Text& base, const ChangeSet& to_text,
   // Both changes are of `text`'s lineage and were validated on arrival.
   Text merged = *exact_after.Apply(text);
 
-  MergeResult result;
   if (!any_conflict) {
     result.text = std::move(merged);
     result.to_text = std::move(to_text_after);
