@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -623,7 +624,13 @@ bool ReplaceInLeaf(Node*& root, uint64_t p, uint64_t e, std::string_view insert,
   Leaf* target = AsLeaf(slot->get());
   const uint32_t new_units =
       static_cast<uint32_t>(target->units - del_units + ins_units);
-  if (slot->unique() && new_size <= target->capacity) {
+  // `insert` may be a view of this very leaf (from ForEachChunk); it is then
+  // read before the leaf changes, by copying.
+  const auto buffer = reinterpret_cast<uintptr_t>(target->data());
+  const auto source = reinterpret_cast<uintptr_t>(insert.data());
+  const bool aliased =
+      source < buffer + target->capacity && source + insert.size() > buffer;
+  if (slot->unique() && new_size <= target->capacity && !aliased) {
     char* d = target->data();
     std::memmove(d + bp + insert.size(), d + be, target->size - be);
     std::memcpy(d + bp, insert.data(), insert.size());
@@ -778,19 +785,20 @@ void Text::VisitChunks(bool (*fn)(void*, std::string_view), void* ctx) const {
 }
 
 Status Text::CheckRange(int64_t pos16, int64_t len16) const {
-  const std::string range =
-      "range " + std::to_string(pos16) + "+" + std::to_string(len16);
+  auto range = [&] {
+    return "range " + std::to_string(pos16) + "+" + std::to_string(len16);
+  };
   if (pos16 < 0 || len16 < 0) {
-    return Status::OutOfRange(range + " is negative");
+    return Status::OutOfRange(range() + " is negative");
   }
   if (pos16 > size16() || len16 > size16() - pos16) {
-    return Status::OutOfRange(range + " ends past the text's " +
+    return Status::OutOfRange(range() + " ends past the text's " +
                               std::to_string(size16()) + " UTF-16 units");
   }
   for (const int64_t p : {pos16, pos16 + len16}) {
     if (!IsBoundary(p)) {
       return Status::InvalidArgument(
-          range + ": position " + std::to_string(p) +
+          range() + ": position " + std::to_string(p) +
           " is between the two halves of a surrogate pair");
     }
   }
@@ -924,7 +932,7 @@ void Text::ReplaceInPlace(int64_t pos16, int64_t del16,
   NodeRef left = text_internal::SliceBytes(root.get(), bytes_, 0, b.byte);
   NodeRef right =
       text_internal::SliceBytes(root.get(), bytes_, end_byte, bytes_);
-  root = NodeRef();
+  // The old tree lives until the end: `insert` may be one of its chunks.
   NodeRef result = text_internal::Concat(
       text_internal::Concat(std::move(left), text_internal::BuildTree(insert)),
       std::move(right));

@@ -146,6 +146,27 @@ void BM_TraceTextKeepPrevious(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceTextKeepPrevious)->Unit(benchmark::kMillisecond);
 
+// Each edit, then finding it again from the two versions (the first step
+// of diffing a shadow against its text).
+void BM_TraceTextFindChange(benchmark::State& state) {
+  const Trace& trace = GetTrace();
+  Text text;
+  int64_t checksum = 0;
+  for (auto _ : state) {
+    text = Text::FromValidUtf8(trace.start_content);
+    for (const TraceEdit& e : trace.edits) {
+      Text next = text.Replace(e.pos16, e.del16, e.insert);
+      checksum += Text::CommonPrefix16(text, next);
+      checksum += Text::CommonSuffix16(text, next);
+      text = std::move(next);
+    }
+    benchmark::DoNotOptimize(checksum);
+  }
+  Check(text.Equals(trace.end_content), "text find change");
+  SetPerEdit(state, trace.edits.size());
+}
+BENCHMARK(BM_TraceTextFindChange)->Unit(benchmark::kMillisecond);
+
 // No other version alive: edits in place.
 void BM_TraceTextUnique(benchmark::State& state) {
   const Trace& trace = GetTrace();
@@ -221,29 +242,31 @@ void BM_TraceSyncCycleTextWork(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceSyncCycleTextWork)->Unit(benchmark::kMillisecond);
 
-// Typing at random places in a large text, the previous version kept: the
-// cost grows with log(size), not size.
-void BM_RandomTypingKeepPrevious(benchmark::State& state) {
+// Typing and deleting at random places in a large text, the previous
+// version kept: the cost grows with log(size), not size.
+void BM_RandomEditsKeepPrevious(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
   std::string content;
   content.reserve(size);
-  std::mt19937_64 rng(1);
   while (content.size() < size) {
     content += "lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
   }
   content.resize(size);
+  std::mt19937_64 rng(1);
   Text text = Text::FromValidUtf8(content);
   Text previous;
+  bool insert = true;
   for (auto _ : state) {
-    const int64_t pos = static_cast<int64_t>(rng() % (text.size16() + 1));
-    Text next = text.Replace(pos, 0, "x");
+    const int64_t pos = static_cast<int64_t>(rng() % text.size16());
+    Text next = insert ? text.Replace(pos, 0, "x") : text.Replace(pos, 1, "");
     previous = std::move(text);
     text = std::move(next);
+    insert = !insert;
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["bytes_text"] = static_cast<double>(text.MemoryBytes());
 }
-BENCHMARK(BM_RandomTypingKeepPrevious)->Arg(100'000)->Arg(100'000'000);
+BENCHMARK(BM_RandomEditsKeepPrevious)->Arg(100'000)->Arg(100'000'000);
 
 void BM_FromValidUtf8(benchmark::State& state) {
   const std::string content(static_cast<size_t>(state.range(0)), 'a');

@@ -382,6 +382,33 @@ TEST(TextTest, ForEachChunkCoversTheTextAndCanStop) {
   EXPECT_FALSE(t.Equals(std::string(content.size(), 'q')));
 }
 
+// A chunk of a Text inserted into that same Text, edited in place: a small
+// part (inside its own leaf) and the whole chunk replacing itself and more
+// (through the general path, which must read it before freeing its leaf).
+TEST(TextTest, InsertingItsOwnChunk) {
+  std::mt19937_64 rng(Seed() + 6);
+  const std::string content = RandomText(rng, 3000);
+  for (const bool whole : {false, true}) {
+    Text t = Text::FromValidUtf8(content);
+    std::string_view chunk;
+    t.ForEachChunk([&](std::string_view c) {
+      chunk = c;
+      return false;
+    });
+    if (!whole) chunk = chunk.substr(0, 10);
+    const std::string inserted(chunk);
+    // The small part goes in after its own start, overlapping itself.
+    const int64_t at = whole ? 0 : t.Pos16(5);
+    const int64_t del = whole ? t.Pos16(chunk.size()) + 5 : 0;
+    const size_t at_byte = t.ByteOffset(at);
+    const size_t end_byte = t.ByteOffset(at + del);
+    t = std::move(t).Replace(at, del, chunk);
+    EXPECT_EQ(t.ToString(),
+              content.substr(0, at_byte) + inserted + content.substr(end_byte));
+    EXPECT_TRUE(t.CheckInvariants().ok()) << t.CheckInvariants().ToString();
+  }
+}
+
 TEST(TextTest, HundredMegabytes) {
   std::mt19937_64 rng(Seed() + 4);
   std::string content = RandomText(rng, 4000);

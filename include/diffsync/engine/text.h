@@ -10,10 +10,11 @@
 // Positions. Every position and length counts UTF-16 code units; a
 // character outside the Basic Multilingual Plane counts 2, and the position
 // between its two halves is not a position of this text. CheckRange says
-// whether a range is valid (in range, on character boundaries). Replace and
-// Substr require valid ranges (asserted in debug builds); in release builds
-// they clamp the range to the text and widen a boundary that falls inside a
-// character to include the whole character, so the text stays valid UTF-8.
+// whether a range is valid (in range, on character boundaries). Replace,
+// Substr and Slice require valid ranges (asserted in debug builds); in
+// release builds they clamp the range to the text and move a boundary that
+// falls inside a character outwards to include the whole character (an empty
+// range moves to the character's start), so the text stays valid UTF-8.
 //
 // Thread safety: a Text is an immutable value. Its storage is shared through
 // atomic reference counts, so copies of one Text may be read, edited (an edit
@@ -122,7 +123,8 @@ class Text {
 
   // Calls f(std::string_view chunk) for the text's chunks in order; their
   // concatenation is the text, and none splits a character. If f returns
-  // bool, false stops the walk.
+  // bool, false stops the walk. The views stay valid while this Text keeps
+  // its value (until it is destroyed, assigned, or edited as an rvalue).
   template <typename F>
   void ForEachChunk(F&& f) const {
     using FRef = std::remove_reference_t<F>;
