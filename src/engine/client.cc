@@ -147,6 +147,11 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
     }
     shadow_ = std::move(*new_shadow);
   }
+  // In sync, text and shadow are the same text: let them share storage, so
+  // an idle client costs one copy of the document, not two.
+  if (local_known_ && local_.IsIdentity() && !text_.SameStorage(shadow_)) {
+    text_ = shadow_;
+  }
   return effects;
 }
 
