@@ -479,7 +479,7 @@ TEST(MobWriteCases, OutOfOrderPacketDoesNotDesynchronizeTheShadows) {
   const std::string delayed = Wire::Request("alice", alice);
   ASSERT_TRUE(alice.Replace(0, 0, ">").ok());
   wire.Sync("alice", alice);
-  ASSERT_TRUE(bob.Replace(7, 1, "W").ok());  // Same length: "Hello World".
+  ASSERT_TRUE(bob.Replace(6, 1, "W").ok());  // Same length: "Hello World".
   wire.Sync("bob", bob);
   wire.Ask(delayed);  // Its answer goes to nobody.
   ASSERT_TRUE(alice.Replace(13, 0, "?").ok());

@@ -504,6 +504,7 @@ std::optional<std::string> RunSameSpot(const Combo& combo, uint64_t seed,
   }
   if (!failure) {
     // Every dropped hunk reported to its author, and only those.
+    std::vector<std::string> problems;
     std::set<std::string> reported;  // Characters in reported hunks.
     int64_t reports = 0;
     for (int i = 0; i < s.clients(); ++i) {
@@ -511,9 +512,9 @@ std::optional<std::string> RunSameSpot(const Combo& combo, uint64_t seed,
         ++reports;
         Result<dmp::Patches> patches = dmp::PatchFromText(hunk);
         if (!patches.ok()) {
-          failure = "a reported hunk is not patch text: " +
-                    patches.status().ToString();
-          break;
+          problems.push_back("a reported hunk is not patch text: " +
+                             patches.status().ToString());
+          continue;
         }
         for (const dmp::Patch& p : *patches) {
           for (const dmp::Diff& d : p.diffs) {
@@ -524,12 +525,13 @@ std::optional<std::string> RunSameSpot(const Combo& combo, uint64_t seed,
       }
     }
     const int64_t dropped = s.server().stats().dropped_hunks;
-    if (!failure && reports != dropped) {
-      failure = "the server dropped " + std::to_string(dropped) +
-                " hunks but its clients were told of " + std::to_string(reports);
+    if (reports != dropped) {
+      problems.push_back("the server dropped " + std::to_string(dropped) +
+                         " hunks but its clients were told of " +
+                         std::to_string(reports));
     }
-    const std::string final_text =
-        s.server().DocumentText("doc").value_or(Text()).ToString();
+    const Text final_doc = s.server().DocumentText("doc").value_or(Text());
+    const std::string final_text = final_doc.ToString();
     std::map<std::string, int> seen;
     for (std::string& c : UniqueCharsOf(final_text)) ++seen[c];
     int64_t lost = 0, doubled = 0;
@@ -543,12 +545,22 @@ std::optional<std::string> RunSameSpot(const Combo& combo, uint64_t seed,
       if (deleted.count(c) || reported.count(c)) continue;
       if (++lost == 1) example = "\"" + c + "\" of writer " + std::to_string(w);
     }
-    if (!failure && (lost > 0 || doubled > 0)) {
-      failure = std::to_string(lost) + " typed characters lost without a report"
-                " (e.g. " + example + "), " + std::to_string(doubled) +
-                " doubled (server edits that clients could not place: " +
-                std::to_string(s.stats().client_dropped_hunks) +
-                "); final text \"" + final_text + "\"";
+    if (lost > 0 || doubled > 0) {
+      int64_t shown = std::min<int64_t>(80, final_doc.size16());
+      if (!final_doc.IsBoundary(shown)) --shown;
+      problems.push_back(
+          std::to_string(lost) + " typed characters lost without a report"
+          " (e.g. " + example + "), " + std::to_string(doubled) +
+          " doubled (server edits that clients could not place: " +
+          std::to_string(s.stats().client_dropped_hunks) +
+          ", server hunks placed by fuzzy matching: " +
+          std::to_string(s.server().stats().fuzzy_hunks) +
+          "); final text \"" + final_doc.Substr(0, shown) + "...\"");
+    }
+    if (!failure && !problems.empty()) {
+      std::string all;
+      for (const std::string& p : problems) all += (all.empty() ? "" : "\n") + p;
+      failure = all;
     }
   }
   if (failure) {
