@@ -307,7 +307,9 @@ std::pair<int64_t, int64_t> FurthestPoint(const I* v1, const I* v2,
 
 // Myers' middle-snake bisection (1986), as DMP runs it. I is the type of the
 // diagonal arrays: 32-bit whenever the texts allow, for cache footprint.
-template <typename C, typename I>
+// kFront: the total length is odd, so the front path detects the overlap
+// (a template argument keeps the test out of the inner loops).
+template <typename C, typename I, bool kFront>
 DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
   const int64_t n1 = static_cast<int64_t>(text1.size());
   const int64_t n2 = static_cast<int64_t>(text2.size());
@@ -325,9 +327,6 @@ DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
   v1[v_offset + 1] = 0;
   v2[v_offset + 1] = 0;
   const int64_t delta = n1 - n2;
-  // If the total number of characters is odd, the front path collides with
-  // the reverse path.
-  const bool front = (delta % 2 != 0);
   int64_t k1start = 0, k1end = 0, k2start = 0, k2end = 0;
   const C* const s1 = text1.data();
   const C* const s2 = text2.data();
@@ -340,9 +339,11 @@ DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
     // Walk the front path one step.
     for (int64_t k1 = -d + k1start; k1 <= d - k1end; k1 += 2) {
       I* const p = v1 + v_offset + k1;
-      int64_t x1 = (k1 == -d || (k1 != d && p[-1] < p[1])) ? p[1] : p[-1] + 1;
+      // DMP tests k1 == -d and k1 == d here; the diagonals just outside
+      // [-d, d] still hold -1, which makes the comparison choose the same.
+      int64_t x1 = p[-1] < p[1] ? p[1] : p[-1] + 1;
       int64_t y1 = x1 - k1;
-      if (x1 < n1 && y1 < n2 && y1 >= 0 && s1[x1] == s2[y1]) {
+      if (x1 < n1 && y1 < n2 && s1[x1] == s2[y1]) {
         const size_t run = MismatchForward(
             s1 + x1, s2 + y1, static_cast<size_t>(std::min(n1 - x1, n2 - y1)));
         x1 += run;
@@ -353,7 +354,7 @@ DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
         k1end += 2;  // Ran off the right of the graph.
       } else if (y1 > n2) {
         k1start += 2;  // Ran off the bottom of the graph.
-      } else if (front) {
+      } else if constexpr (kFront) {
         const int64_t k2_offset = v_offset + delta - k1;
         if (k2_offset >= 0 && k2_offset < v_length && v2[k2_offset] != -1 &&
             x1 >= n1 - v2[k2_offset]) {
@@ -366,10 +367,9 @@ DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
     // Walk the reverse path one step.
     for (int64_t k2 = -d + k2start; k2 <= d - k2end; k2 += 2) {
       I* const p = v2 + v_offset + k2;
-      int64_t x2 = (k2 == -d || (k2 != d && p[-1] < p[1])) ? p[1] : p[-1] + 1;
+      int64_t x2 = p[-1] < p[1] ? p[1] : p[-1] + 1;
       int64_t y2 = x2 - k2;
-      if (x2 < n1 && y2 < n2 && y2 >= 0 &&
-          s1[n1 - x2 - 1] == s2[n2 - y2 - 1]) {
+      if (x2 < n1 && y2 < n2 && s1[n1 - x2 - 1] == s2[n2 - y2 - 1]) {
         const size_t run = MismatchBackward(
             s1 + (n1 - x2), s2 + (n2 - y2),
             static_cast<size_t>(std::min(n1 - x2, n2 - y2)));
@@ -381,7 +381,7 @@ DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
         k2end += 2;  // Ran off the left of the graph.
       } else if (y2 > n2) {
         k2start += 2;  // Ran off the top of the graph.
-      } else if (!front) {
+      } else if constexpr (!kFront) {
         const int64_t k1_offset = v_offset + delta - k2;
         if (k1_offset >= 0 && k1_offset < v_length && v1[k1_offset] != -1) {
           const int64_t x1 = v1[k1_offset];
@@ -413,10 +413,15 @@ DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
 
 template <typename C>
 DiffsOf<C> Bisect(View<C> text1, View<C> text2, TimePoint deadline) {
+  // If the total number of characters is odd, the front path collides with
+  // the reverse path.
+  const bool front = (text1.size() + text2.size()) % 2 != 0;
   if (text1.size() + text2.size() < (size_t{1} << 30)) {
-    return BisectWith<C, int32_t>(text1, text2, deadline);
+    return front ? BisectWith<C, int32_t, true>(text1, text2, deadline)
+                 : BisectWith<C, int32_t, false>(text1, text2, deadline);
   }
-  return BisectWith<C, int64_t>(text1, text2, deadline);
+  return front ? BisectWith<C, int64_t, true>(text1, text2, deadline)
+               : BisectWith<C, int64_t, false>(text1, text2, deadline);
 }
 
 Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline);
