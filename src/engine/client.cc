@@ -137,6 +137,11 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       text_ = *new_shadow;
       local_ = ChangeSet::Identity(text_.size16());
       local_known_ = true;
+    } else if (LocalChange().IsIdentity()) {
+      // The user typed nothing since the shadow: the new shadow is the text.
+      effects.text_changes.push_back(*change);
+      text_ = *new_shadow;
+      local_ = ChangeSet::Identity(text_.size16());
     } else {
       internal::MergeResult merged = internal::Merge(
           shadow_, LocalChange(), *change, text_, options_.dmp);

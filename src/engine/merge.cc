@@ -93,6 +93,17 @@ ChangeSet Without(const ChangeSet& change, const std::vector<Hunk>& hunks,
 
 }  // namespace
 
+int CountHunks(const ChangeSet& change) {
+  int hunks = 0;
+  bool open = false;
+  for (const auto& op : change.ops()) {
+    const bool edit = op.kind != Kind::kRetain;
+    hunks += edit && !open;
+    open = edit;
+  }
+  return hunks;
+}
+
 ChangeSet DiffChange(const Text& from, const Text& to,
                      const dmp::Settings& settings) {
   if (from == to) return ChangeSet::Identity(from.size16());
@@ -111,6 +122,7 @@ MergeResult Merge(const Text& base, const ChangeSet& to_text,
     result.text = *change.Apply(text);
     result.to_text = ChangeSet::Identity(change.target_length());
     result.applied = change;
+    result.exact_hunks = CountHunks(change);
     return result;
   }
   const std::vector<Hunk> hunks = HunksOf(change);
@@ -126,6 +138,8 @@ MergeResult Merge(const Text& base, const ChangeSet& to_text,
   // Both changes are of `text`'s lineage and were validated on arrival.
   Text merged = *exact_after.Apply(text);
 
+  result.exact_hunks = static_cast<int>(
+      std::count(conflicted.begin(), conflicted.end(), false));
   if (!any_conflict) {
     result.text = std::move(merged);
     result.to_text = std::move(to_text_after);
@@ -155,6 +169,8 @@ MergeResult Merge(const Text& base, const ChangeSet& to_text,
       diffs.push_back({dmp::Operation::kEqual, base_string.substr(end_byte)});
     }
     dmp::Patches patches = *dmp::PatchMake(base_string, diffs, settings);
+    // Reported where the author made it, in the author's snapshot.
+    std::string report = dmp::PatchToText(patches);
     const int64_t expected =
         exact_after.MapPosition(to_text.MapPosition(h.begin));
     for (dmp::Patch& p : patches) {
@@ -168,7 +184,7 @@ MergeResult Merge(const Text& base, const ChangeSet& to_text,
       merged_string = std::move(applied.text);
       ++result.fuzzy_hunks;
     } else {
-      result.dropped_hunks.push_back(dmp::PatchToText(patches));
+      result.dropped_hunks.push_back(std::move(report));
     }
   }
   result.text = Text::FromValidUtf8(merged_string);

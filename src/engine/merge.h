@@ -36,8 +36,12 @@ struct MergeResult {
   // The author's hunks that could not be placed and were dropped, each as
   // DMP patch text (with context from the author's snapshot).
   std::vector<std::string> dropped_hunks;
+  int exact_hunks = 0;  // Hunks placed exactly.
   int fuzzy_hunks = 0;  // Hunks placed by fuzzy matching.
 };
+
+// Number of hunks (maximal runs of deletes and inserts) in `change`.
+int CountHunks(const ChangeSet& change);
 
 // `base`: the author's snapshot; `to_text`: exact change from `base` to
 // `text` (the current shared text); `change`: the author's change of `base`.

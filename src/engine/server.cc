@@ -6,6 +6,21 @@
 #include "engine/merge.h"
 
 namespace diffsync::engine {
+namespace {
+
+// The view's unacknowledged server edits, as reply lines.
+void AppendStack(const ViewRecord& view, DocumentBlock& reply) {
+  for (const StackedEdit& e : view.edit_stack) {
+    Edit out;
+    out.kind = e.kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
+    out.overwrite = e.kind != 'd';
+    out.version = e.version;
+    out.data = e.data;
+    reply.edits.push_back(std::move(out));
+  }
+}
+
+}  // namespace
 
 // A shadow's exact relation to the document: `to_document` turns the shadow
 // into the document text at `revision`. Unknown (revision < 0) after a
@@ -116,7 +131,11 @@ Result<Message> Server::Handle(const Message& request) {
   Message reply;
   WriteBatch batch;
   for (const DocumentBlock& block : request.documents) {
-    reply.documents.push_back(Process(block.client_id, block, batch));
+    DocumentBlock out = Process(block.client_id, block, batch);
+    // As MobWrite's daemon, a nullify is answered with nothing.
+    if (!block.nullify || !out.errors.empty()) {
+      reply.documents.push_back(std::move(out));
+    }
   }
   if (!batch.empty()) {
     if (Status s = store_.Commit(batch); !s.ok()) {
@@ -137,10 +156,8 @@ DocumentBlock Server::Process(const std::string& client_id,
                               WriteBatch& batch) {
   DocumentBlock reply;
   reply.document = request.document;
-  if (request.echo_client_id) {
-    reply.client_id = client_id;
-    reply.echo_client_id = true;
-  }
+  // U: asks for the client to be named (u:) before its block in the reply.
+  if (request.echo_client_id) reply.client_id = client_id;
   auto error = [&](std::string code, std::string message) {
     reply.errors.push_back({std::move(code), std::move(message)});
   };
@@ -167,6 +184,21 @@ DocumentBlock Server::Process(const std::string& client_id,
   ViewRecord& v = view.record;
   const int64_t acked = request.version;
 
+  // A request that brings no edit we have not applied and does not
+  // acknowledge our latest reply is a retransmission after that reply was
+  // lost, or a late copy of a request we answered. Both get the
+  // unacknowledged edits as they stand and change nothing: rebuilding them
+  // from the current document would leave our shadow unlike the one a
+  // client that did receive our reply holds.
+  const bool brings_new = std::any_of(
+      request.edits.begin(), request.edits.end(), [&](const Edit& e) {
+        return e.kind == Edit::Kind::kRaw || e.version >= v.client_version;
+      });
+  if (!request.edits.empty() && !brings_new && acked != v.server_version) {
+    reply.version = v.client_version;
+    AppendStack(v, reply);
+    return reply;
+  }
   if (acked != v.server_version && acked == v.backup_server_version) {
     // The client did not receive our last reply: roll back to the backup.
     v.shadow = v.backup_shadow;
@@ -261,9 +293,16 @@ DocumentBlock Server::Process(const std::string& client_id,
         doc.Record(internal::DiffChange(doc.text, *new_shadow, options_.dmp),
                    *new_shadow, options_.history_limit);
         view.anchor = {ChangeSet::Identity(new_shadow->size16()), doc.revision};
+      } else if (to_doc->IsIdentity()) {
+        // Nobody else changed the document since this shadow: the new
+        // shadow is the new document (and shares its storage).
+        stats_.exact_hunks += internal::CountHunks(*change);
+        doc.Record(*change, *new_shadow, options_.history_limit);
+        view.anchor = {ChangeSet::Identity(new_shadow->size16()), doc.revision};
       } else {
         internal::MergeResult merged = internal::Merge(
             v.shadow, *to_doc, *change, doc.text, options_.dmp);
+        stats_.exact_hunks += merged.exact_hunks;
         stats_.fuzzy_hunks += merged.fuzzy_hunks;
         stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
         for (std::string& hunk : merged.dropped_hunks) {
@@ -306,14 +345,7 @@ DocumentBlock Server::Process(const std::string& client_id,
   }
   v.shadow = doc.text;
   view.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
-  for (const StackedEdit& e : v.edit_stack) {
-    Edit out;
-    out.kind = e.kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
-    out.overwrite = e.kind != 'd';
-    out.version = e.version;
-    out.data = e.data;
-    reply.edits.push_back(std::move(out));
-  }
+  AppendStack(v, reply);
   if (document_changed) batch.documents.push_back(doc.ToRecord());
   batch.views.push_back(v);
   return reply;
