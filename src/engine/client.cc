@@ -1,6 +1,7 @@
 #include "diffsync/engine/client.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "engine/checksum.h"
 #include "engine/merge.h"
@@ -103,10 +104,11 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       const ChangeSet local = LocalChange();
       internal::MergeResult merged = internal::Merge(
           shadow_, internal::DiffChange(shadow_, *server_text, options_.dmp),
-          local, *server_text, options_.dmp);
+          local, *server_text, internal::Priority::kExisting, options_.dmp);
       effects.text_changes.push_back(
           internal::DiffChange(text_, merged.text, options_.dmp));
-      effects.dropped_hunks += static_cast<int>(merged.dropped_hunks.size());
+      std::move(merged.dropped_hunks.begin(), merged.dropped_hunks.end(),
+                std::back_inserter(effects.dropped_hunks));
       text_ = std::move(merged.text);
       local_ = std::move(merged.applied);
       local_known_ = true;
@@ -143,9 +145,11 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       text_ = *new_shadow;
       local_ = ChangeSet::Identity(text_.size16());
     } else {
-      internal::MergeResult merged = internal::Merge(
-          shadow_, LocalChange(), *change, text_, options_.dmp);
-      effects.dropped_hunks += static_cast<int>(merged.dropped_hunks.size());
+      internal::MergeResult merged =
+          internal::Merge(shadow_, LocalChange(), *change, text_,
+                          internal::Priority::kIncoming, options_.dmp);
+      std::move(merged.dropped_hunks.begin(), merged.dropped_hunks.end(),
+                std::back_inserter(effects.dropped_hunks));
       effects.text_changes.push_back(std::move(merged.applied));
       text_ = std::move(merged.text);
       local_ = std::move(merged.to_text);

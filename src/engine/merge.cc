@@ -43,33 +43,49 @@ std::vector<Hunk> HunksOf(const ChangeSet& change) {
   return hunks;
 }
 
-// True if `hunk` touches text that `others` (a change of the same base)
-// deleted, or replaces a range into which `others` inserted. Inserting at
-// the same place, or next to a deletion, is not a conflict.
-bool Overlaps(const Hunk& hunk, const ChangeSet& others) {
-  int64_t pos = 0;
-  for (const auto& op : others.ops()) {
-    if (pos > hunk.end) break;
-    switch (op.kind) {
-      case Kind::kRetain:
-        pos += op.length;
-        break;
-      case Kind::kDelete: {
-        const int64_t x = pos, y = pos + op.length;
-        if (hunk.begin == hunk.end ? (x < hunk.begin && hunk.begin < y)
-                                   : std::max(x, hunk.begin) <
-                                         std::min(y, hunk.end)) {
-          return true;
-        }
-        pos = y;
+// True if both hunks replace (delete, and at least one inserts) some of the
+// same text: the only case where two edits cannot both be kept.
+bool Compete(const Hunk& a, const Hunk& b) {
+  return std::max(a.begin, b.begin) < std::min(a.end, b.end) &&
+         (!a.insert.empty() || !b.insert.empty());
+}
+
+// Marks, in `lose`, the hunks of `losers` that compete with a hunk of
+// `winners`. Both lists are in base order.
+bool MarkLosers(const std::vector<Hunk>& winners,
+                const std::vector<Hunk>& losers, std::vector<bool>& lose) {
+  bool any = false;
+  size_t w = 0;
+  for (size_t i = 0; i < losers.size(); ++i) {
+    while (w < winners.size() && winners[w].end <= losers[i].begin &&
+           winners[w].begin < losers[i].begin) {
+      ++w;
+    }
+    for (size_t j = w; j < winners.size() && winners[j].begin < losers[i].end;
+         ++j) {
+      if (Compete(winners[j], losers[i])) {
+        lose[i] = true;
+        any = true;
         break;
       }
-      case Kind::kInsert:
-        if (hunk.begin < pos && pos < hunk.end) return true;
-        break;
     }
   }
-  return false;
+  return any;
+}
+
+// The DMP patch text of `hunk`, with context from `base`.
+std::string HunkPatch(const std::string& base, const Text& base_text,
+                      const Hunk& h, const dmp::Settings& settings) {
+  const size_t begin = base_text.ByteOffset(h.begin);
+  const size_t end = base_text.ByteOffset(h.end);
+  dmp::Diffs diffs;
+  if (begin > 0) diffs.push_back({dmp::Operation::kEqual, base.substr(0, begin)});
+  if (end > begin) {
+    diffs.push_back({dmp::Operation::kDelete, base.substr(begin, end - begin)});
+  }
+  if (!h.insert.empty()) diffs.push_back({dmp::Operation::kInsert, h.insert});
+  if (end < base.size()) diffs.push_back({dmp::Operation::kEqual, base.substr(end)});
+  return dmp::PatchToText(*dmp::PatchMake(base, diffs, settings));
 }
 
 // `change` with the hunks flagged in `drop` turned back into retains.
@@ -114,7 +130,7 @@ ChangeSet DiffChange(const Text& from, const Text& to,
 }
 
 MergeResult Merge(const Text& base, const ChangeSet& to_text,
-                  const ChangeSet& change, const Text& text,
+                  const ChangeSet& change, const Text& text, Priority priority,
                   const dmp::Settings& settings) {
   MergeResult result;
   if (to_text.IsIdentity()) {
@@ -125,73 +141,56 @@ MergeResult Merge(const Text& base, const ChangeSet& to_text,
     result.exact_hunks = CountHunks(change);
     return result;
   }
-  const std::vector<Hunk> hunks = HunksOf(change);
-  std::vector<bool> conflicted(hunks.size());
-  bool any_conflict = false;
-  for (size_t i = 0; i < hunks.size(); ++i) {
-    conflicted[i] = Overlaps(hunks[i], to_text);
-    any_conflict |= conflicted[i];
-  }
-  const ChangeSet exact =
-      any_conflict ? Without(change, hunks, conflicted) : change;
-  auto [to_text_after, exact_after] = ChangeSet::Transform(to_text, exact);
-  // Both changes are of `text`'s lineage and were validated on arrival.
-  Text merged = *exact_after.Apply(text);
-
+  const std::vector<Hunk> incoming = HunksOf(change);
+  const std::vector<Hunk> existing = HunksOf(to_text);
+  std::vector<bool> drop_incoming(incoming.size());
+  std::vector<bool> drop_existing(existing.size());
+  const bool dropped =
+      priority == Priority::kExisting
+          ? MarkLosers(existing, incoming, drop_incoming)
+          : MarkLosers(incoming, existing, drop_existing);
   result.exact_hunks = static_cast<int>(
-      std::count(conflicted.begin(), conflicted.end(), false));
-  if (!any_conflict) {
-    result.text = std::move(merged);
+      std::count(drop_incoming.begin(), drop_incoming.end(), false));
+  if (!dropped) {
+    auto [to_text_after, change_after] = ChangeSet::Transform(to_text, change);
+    result.text = *change_after.Apply(text);
     result.to_text = std::move(to_text_after);
-    result.applied = std::move(exact_after);
+    result.applied = std::move(change_after);
     return result;
   }
 
-  // Place each conflicting hunk with DMP's fuzzy patch near where the exact
-  // mapping puts it.
+  // Competing replacements: drop the losing hunks, then transform the rest.
   const std::string base_string = base.ToString();
-  std::string merged_string = merged.ToString();
-  for (size_t i = 0; i < hunks.size(); ++i) {
-    if (!conflicted[i]) continue;
-    const Hunk& h = hunks[i];
-    const size_t begin_byte = base.ByteOffset(h.begin);
-    const size_t end_byte = base.ByteOffset(h.end);
-    dmp::Diffs diffs;
-    if (begin_byte > 0) {
-      diffs.push_back({dmp::Operation::kEqual, base_string.substr(0, begin_byte)});
-    }
-    if (end_byte > begin_byte) {
-      diffs.push_back({dmp::Operation::kDelete,
-                       base_string.substr(begin_byte, end_byte - begin_byte)});
-    }
-    if (!h.insert.empty()) diffs.push_back({dmp::Operation::kInsert, h.insert});
-    if (end_byte < base_string.size()) {
-      diffs.push_back({dmp::Operation::kEqual, base_string.substr(end_byte)});
-    }
-    dmp::Patches patches = *dmp::PatchMake(base_string, diffs, settings);
-    // Reported where the author made it, in the author's snapshot.
-    std::string report = dmp::PatchToText(patches);
-    const int64_t expected =
-        exact_after.MapPosition(to_text.MapPosition(h.begin));
-    for (dmp::Patch& p : patches) {
-      p.start1 += expected - h.begin;
-      p.start2 += expected - h.begin;
-    }
-    dmp::ApplyResult applied = *dmp::PatchApply(patches, merged_string, settings);
-    const bool all = std::all_of(applied.applied.begin(), applied.applied.end(),
-                                 [](bool b) { return b; });
-    if (all) {
-      merged_string = std::move(applied.text);
-      ++result.fuzzy_hunks;
-    } else {
-      result.dropped_hunks.push_back(std::move(report));
+  const ChangeSet kept_change =
+      priority == Priority::kExisting ? Without(change, incoming, drop_incoming)
+                                      : change;
+  const ChangeSet kept_existing =
+      priority == Priority::kIncoming
+          ? Without(to_text, existing, drop_existing)
+          : to_text;
+  const std::vector<Hunk>& losers =
+      priority == Priority::kExisting ? incoming : existing;
+  const std::vector<bool>& lost =
+      priority == Priority::kExisting ? drop_incoming : drop_existing;
+  for (size_t i = 0; i < losers.size(); ++i) {
+    if (lost[i]) {
+      result.dropped_hunks.push_back(
+          HunkPatch(base_string, base, losers[i], settings));
     }
   }
-  result.text = Text::FromValidUtf8(merged_string);
-  const Text authored = *change.Apply(base);
-  result.to_text = DiffChange(authored, result.text, settings);
-  result.applied = ChangeSet::Compose(exact_after,
-                                      DiffChange(merged, result.text, settings));
+  // The text as it would be without the existing hunks that lost.
+  const Text start = priority == Priority::kIncoming
+                         ? *kept_existing.Apply(base)
+                         : text;
+  auto [to_text_after, change_after] =
+      ChangeSet::Transform(kept_existing, kept_change);
+  result.text = *change_after.Apply(start);
+  result.applied = priority == Priority::kIncoming
+                       ? DiffChange(text, result.text, settings)
+                       : std::move(change_after);
+  result.to_text = priority == Priority::kIncoming
+                       ? std::move(to_text_after)
+                       : DiffChange(*change.Apply(base), result.text, settings);
   return result;
 }
 

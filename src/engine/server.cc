@@ -8,8 +8,12 @@
 namespace diffsync::engine {
 namespace {
 
-// The view's unacknowledged server edits, as reply lines.
+// The view's unacknowledged server edits and conflict reports, as reply
+// lines.
 void AppendStack(const ViewRecord& view, DocumentBlock& reply) {
+  for (const PendingConflict& c : view.pending_conflicts) {
+    reply.conflicts.push_back({c.client_version, c.reason, c.hunk});
+  }
   for (const StackedEdit& e : view.edit_stack) {
     Edit out;
     out.kind = e.kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
@@ -206,9 +210,12 @@ DocumentBlock Server::Process(const std::string& client_id,
     view.anchor = view.backup_anchor;
     v.edit_stack.clear();
   }
-  // Forget the edits the client acknowledged.
+  // Forget the edits the client acknowledged, and the conflict reports that
+  // came with them.
   std::erase_if(v.edit_stack,
                 [&](const StackedEdit& e) { return e.version <= acked; });
+  std::erase_if(v.pending_conflicts,
+                [&](const PendingConflict& c) { return c.sent_with < acked; });
 
   bool delta_ok = true;
   bool overwrite = false;
@@ -300,13 +307,14 @@ DocumentBlock Server::Process(const std::string& client_id,
         doc.Record(*change, *new_shadow, options_.history_limit);
         view.anchor = {ChangeSet::Identity(new_shadow->size16()), doc.revision};
       } else {
-        internal::MergeResult merged = internal::Merge(
-            v.shadow, *to_doc, *change, doc.text, options_.dmp);
+        internal::MergeResult merged =
+            internal::Merge(v.shadow, *to_doc, *change, doc.text,
+                            internal::Priority::kExisting, options_.dmp);
         stats_.exact_hunks += merged.exact_hunks;
-        stats_.fuzzy_hunks += merged.fuzzy_hunks;
         stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
         for (std::string& hunk : merged.dropped_hunks) {
-          reply.conflicts.push_back({edit.version, "overlap", std::move(hunk)});
+          v.pending_conflicts.push_back(
+              {edit.version, "overlap", std::move(hunk), 0});
         }
         if (!merged.applied.IsIdentity()) {
           doc.Record(merged.applied, std::move(merged.text),
@@ -345,6 +353,9 @@ DocumentBlock Server::Process(const std::string& client_id,
   }
   v.shadow = doc.text;
   view.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
+  for (PendingConflict& c : v.pending_conflicts) {
+    c.sent_with = v.edit_stack.back().version;
+  }
   AppendStack(v, reply);
   if (document_changed) batch.documents.push_back(doc.ToRecord());
   batch.views.push_back(v);

@@ -194,7 +194,7 @@ struct NetStats {
   int64_t disconnects = 0;
   int64_t store_failures = 0;
   int64_t client_resyncs = 0;        // Replies that put a client out of step.
-  int64_t client_dropped_hunks = 0;  // Server edits a client could not place.
+  int64_t client_dropped_hunks = 0;  // Client hunks that lost to the server's.
   int64_t conflicts_reported = 0;    // c: lines clients received (distinct).
 
   NetStats& operator+=(const NetStats& o) {
@@ -227,15 +227,13 @@ inline std::ostream& operator<<(std::ostream& os, const NetStats& s) {
 
 inline void Accumulate(Server::Stats& total, const Server::Stats& s) {
   total.exact_hunks += s.exact_hunks;
-  total.fuzzy_hunks += s.fuzzy_hunks;
   total.dropped_hunks += s.dropped_hunks;
   total.diffed_merges += s.diffed_merges;
   total.resyncs += s.resyncs;
 }
 
 inline std::string Format(const Server::Stats& s) {
-  return "exact hunks " + std::to_string(s.exact_hunks) + ", fuzzy hunks " +
-         std::to_string(s.fuzzy_hunks) + ", dropped hunks " +
+  return "exact hunks " + std::to_string(s.exact_hunks) + ", dropped hunks " +
          std::to_string(s.dropped_hunks) + ", diffed merges " +
          std::to_string(s.diffed_merges) + ", resyncs " +
          std::to_string(s.resyncs);
@@ -277,6 +275,10 @@ class Simulation {
   const std::set<std::tuple<int64_t, std::string, std::string>>& conflicts(
       int i) const {
     return clients_[i].conflicts;
+  }
+  // The client's own hunks that lost to the server's, as it was told.
+  const std::vector<std::string>& dropped(int i) const {
+    return clients_[i].dropped;
   }
   const NetStats& stats() const { return stats_; }
   int64_t now() const { return now_; }
@@ -384,6 +386,7 @@ class Simulation {
     int64_t offline_until = 0;
     bool wants_sync = false;
     std::set<std::tuple<int64_t, std::string, std::string>> conflicts;
+    std::vector<std::string> dropped;  // Own hunks that lost (patch text).
   };
 
   struct Packet {
@@ -544,7 +547,10 @@ class Simulation {
       return Fail(c.id + " invariants after a reply: " + s.ToString());
     }
     if (fx->resync) ++stats_.client_resyncs;
-    stats_.client_dropped_hunks += fx->dropped_hunks;
+    stats_.client_dropped_hunks +=
+        static_cast<int64_t>(fx->dropped_hunks.size());
+    c.dropped.insert(c.dropped.end(), fx->dropped_hunks.begin(),
+                     fx->dropped_hunks.end());
     for (const Conflict& k : fx->conflicts) {
       if (c.conflicts.emplace(k.version, k.reason, k.hunk).second) {
         ++stats_.conflicts_reported;

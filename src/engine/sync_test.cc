@@ -78,7 +78,8 @@ TEST(Sync, RepeatedTextIsMergedWhereItWasTyped) {
   ASSERT_TRUE(loop.Sync("bob", b).ok());
   EXPECT_EQ(a.text().ToString(), "YYYYYYYYabab abab abab Xabab");
   EXPECT_EQ(b.text().ToString(), a.text().ToString());
-  EXPECT_EQ(loop.server().stats().fuzzy_hunks, 0);
+  EXPECT_EQ(loop.server().stats().dropped_hunks, 0);
+  EXPECT_EQ(loop.server().stats().diffed_merges, 0);
 }
 
 }  // namespace

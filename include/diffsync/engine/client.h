@@ -6,10 +6,11 @@
 // hint so no diff is needed, or with SetText); MakeRequest() runs the client
 // half of the cycle (diff shadow→text, push onto the edit stack, send the
 // whole unacknowledged stack); HandleReply() applies the server's edits:
-// strictly to the shadow, and to the text exactly where the user did not
-// change the same text meanwhile, fuzzily (DMP) where they did. Every change
-// applied to the text is returned so editors can map cursors
-// (ChangeSet::MapPosition), and hunks that could not be placed are reported.
+// strictly to the shadow, and to the text by operational transform through
+// what the user typed meanwhile, so both are kept; where the user replaced
+// text the server's edit also replaced, the server's edit wins (it reached
+// the server first) and the user's hunk is reported. Every change applied to
+// the text is returned so editors can map cursors (ChangeSet::MapPosition).
 //
 // Thread safety: not thread-safe.
 //
@@ -49,8 +50,10 @@ struct ClientOptions {
 struct ReplyEffects {
   // Each change applied to text(), in order; compose them to map cursors.
   std::vector<ChangeSet> text_changes;
-  // Server edits that could not be placed in the user's changed text.
-  int dropped_hunks = 0;
+  // The user's hunks that lost to a server edit replacing the same text (or,
+  // after a full resync, to the server's text), as DMP patch text in the
+  // coordinates of the shadow: the user should be told.
+  std::vector<std::string> dropped_hunks;
   // Conflicts the server reported for our edits (our hunks it dropped).
   std::vector<Conflict> conflicts;
   // Errors the server reported (x: lines).

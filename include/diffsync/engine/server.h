@@ -8,10 +8,10 @@
 // and the stack of unacknowledged server edits — MobWrite's semantics, so
 // MobWrite's clients work unchanged. Client edits are applied strictly to the
 // shadow and merged into the document exactly where they were made: each
-// edit is moved through the changes the document received since that
-// client's shadow; only hunks that touch text others changed fall back to
-// fuzzy patching, and hunks that still cannot be placed are reported back
-// (a `c:` line), never silently reverted.
+// edit is moved (by operational transform) through the changes the document
+// received since that client's shadow. Only where two clients replaced the
+// same text do their edits compete: the first to reach the server wins and
+// the other's hunk is reported back (a `c:` line), never silently reverted.
 //
 // Thread safety: not thread-safe; one Server per thread or external locking.
 //
@@ -78,7 +78,6 @@ class Server {
 
   struct Stats {
     int64_t exact_hunks = 0;
-    int64_t fuzzy_hunks = 0;
     int64_t dropped_hunks = 0;
     int64_t diffed_merges = 0;  // Merges without exact history.
     int64_t resyncs = 0;

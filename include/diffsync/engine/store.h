@@ -40,6 +40,17 @@ struct StackedEdit {
   friend bool operator==(const StackedEdit&, const StackedEdit&) = default;
 };
 
+// A conflict report (`c:` line) the client has not yet acknowledged: it is
+// repeated in every reply until the client acknowledges a server edit sent
+// with it, so a lost reply cannot lose it.
+struct PendingConflict {
+  int64_t client_version = 0;  // Of the client's edit that lost the hunk.
+  std::string reason;
+  std::string hunk;  // DMP patch text.
+  int64_t sent_with = 0;  // Version of the latest server edit it went with.
+  friend bool operator==(const PendingConflict&, const PendingConflict&) = default;
+};
+
 struct ViewRecord {
   std::string client_id;
   std::string document;
@@ -49,6 +60,7 @@ struct ViewRecord {
   Text backup_shadow;
   int64_t backup_server_version = 0;
   std::vector<StackedEdit> edit_stack;
+  std::vector<PendingConflict> pending_conflicts;
   int64_t last_seen_millis = 0;
   friend bool operator==(const ViewRecord&, const ViewRecord&) = default;
 };
