@@ -102,9 +102,12 @@ TEST(MobWriteCases, JoiningWithTheServersTextGetsAnEmptyDelta) {
   // delta that changes nothing.
   EXPECT_EQ(wire.Ask("u:alice\nf:0:notes\nR:0:Hello world\n\n"),
             "F:0:notes\nD:0:=11\n\n");
-  // `r` (merge) with the same text: a merge delta that changes nothing.
+  // The same text again with the same version, acknowledging nothing newer:
+  // taken for a copy of the first request (a duplicated packet), answered
+  // with the edit still pending. (MobWrite would apply it again and reset
+  // its versions, which desynchronizes a client that got the first reply.)
   EXPECT_EQ(wire.Ask("u:alice\nf:0:notes\nr:0:Hello world\n\n"),
-            "F:0:notes\nd:0:=11\n\n");
+            "F:0:notes\nD:0:=11\n\n");
 }
 
 TEST(MobWriteCases, JoiningWithOtherTextGetsTheDocument) {
@@ -346,10 +349,12 @@ TEST(MobWriteCases, NullifyDeletesTheDocument) {
     const std::string carol = wire.Ask(std::string("u:carol\nf:0:notes\n") +
                                        letter + ":0:=11\n\n");
     EXPECT_EQ(carol.substr(0, carol.find("x:")), "F:2:notes\nR:0:\n");
-    // Bob still has the text in his shadow on the server, and keeps it.
+    // Bob's view still holds the old text, but the document is now Carol's
+    // empty one: as in MobWrite's daemon, his unchanged delta leaves it
+    // empty and he is told to delete his text.
     EXPECT_EQ(wire.Ask(std::string("u:bob\nf:1:notes\n") + letter +
                        ":1:=11\n\n"),
-              std::string("F:2:notes\n") + letter + ":1:=11\n\n");
+              std::string("F:2:notes\n") + letter + ":1:-11\n\n");
   }
 }
 

@@ -172,6 +172,14 @@ DocumentBlock Server::Process(const std::string& client_id,
   if (request.nullify) {
     documents_.erase(request.document);
     views_.erase({client_id, request.document});
+    // Other clients' shadows no longer relate to any revision of the (new)
+    // document: their next merge goes through a diff.
+    for (auto& [key, view] : views_) {
+      if (key.second == request.document) {
+        view->anchor = Anchor();
+        view->backup_anchor = Anchor();
+      }
+    }
     batch.deleted_documents.push_back(request.document);
     batch.deleted_views.emplace_back(client_id, request.document);
     return reply;
@@ -194,9 +202,15 @@ DocumentBlock Server::Process(const std::string& client_id,
   // unacknowledged edits as they stand and change nothing: rebuilding them
   // from the current document would leave our shadow unlike the one a
   // client that did receive our reply holds.
+  // (A raw text older than our client version is a copy; one at it is a
+  // copy if it repeats the text it set, in a request acknowledging an older
+  // reply.)
   const bool brings_new = std::any_of(
       request.edits.begin(), request.edits.end(), [&](const Edit& e) {
-        return e.kind == Edit::Kind::kRaw || e.version >= v.client_version;
+        if (e.kind != Edit::Kind::kRaw) return e.version >= v.client_version;
+        return e.version > v.client_version ||
+               (e.version == v.client_version &&
+                (acked == v.server_version || !v.backup_shadow.Equals(e.data)));
       });
   if (!request.edits.empty() && !brings_new && acked != v.server_version) {
     reply.version = v.client_version;
@@ -334,8 +348,13 @@ DocumentBlock Server::Process(const std::string& client_id,
   // shadow lacks.
   reply.version = v.client_version;
   if (created && !document_changed) {
-    // A document nobody has written yet takes this view's text.
-    doc.text = delta_ok ? v.shadow : Text();
+    // A document nobody has written yet takes this view's text (as a
+    // recorded change, so every view's anchor stays exact).
+    if (delta_ok && !v.shadow.empty()) {
+      ChangeSet insert_all;
+      insert_all.Insert(v.shadow.ToString());
+      doc.Record(insert_all, v.shadow, options_.history_limit);
+    }
     document_changed = true;
   }
   if (delta_ok) {
@@ -369,6 +388,7 @@ std::optional<Text> Server::DocumentText(const std::string& document) {
   if (!loaded.ok() || !loaded->has_value()) return std::nullopt;
   return (*loaded)->text;
 }
+
 
 std::vector<std::string> Server::ClientsOf(const std::string& document) const {
   std::vector<std::string> clients;
