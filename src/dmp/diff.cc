@@ -4,7 +4,6 @@
 
 #include "diffsync/dmp/diff.h"
 
-#include <charconv>
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
@@ -126,57 +125,19 @@ void CleanupEfficiency(Diffs& diffs, const Settings& settings) {
 }
 
 int64_t XIndex(const Diffs& diffs, int64_t loc) {
-  int64_t chars1 = 0, chars2 = 0, last_chars1 = 0, last_chars2 = 0;
-  size_t x = 0;
-  for (; x < diffs.size(); ++x) {
-    const int64_t size = Utf16Length(diffs[x].text);
-    if (diffs[x].operation != Operation::kInsert) chars1 += size;
-    if (diffs[x].operation != Operation::kDelete) chars2 += size;
-    if (chars1 > loc) break;  // Overshot the location.
-    last_chars1 = chars1;
-    last_chars2 = chars2;
-  }
-  // Was the location deleted?
-  if (x != diffs.size() && diffs[x].operation == Operation::kDelete) {
-    return last_chars2;
-  }
-  return last_chars2 + (loc - last_chars1);
+  return internal::XIndexOf(diffs, loc);
 }
 
 std::string Text1(const Diffs& diffs) {
-  std::string text;
-  for (const auto& d : diffs) {
-    if (d.operation != Operation::kInsert) text += d.text;
-  }
-  return text;
+  return internal::TextOf(diffs, Operation::kInsert);
 }
 
 std::string Text2(const Diffs& diffs) {
-  std::string text;
-  for (const auto& d : diffs) {
-    if (d.operation != Operation::kDelete) text += d.text;
-  }
-  return text;
+  return internal::TextOf(diffs, Operation::kDelete);
 }
 
 int64_t Levenshtein(const Diffs& diffs) {
-  int64_t levenshtein = 0, insertions = 0, deletions = 0;
-  for (const auto& d : diffs) {
-    switch (d.operation) {
-      case Operation::kInsert:
-        insertions += Utf16Length(d.text);
-        break;
-      case Operation::kDelete:
-        deletions += Utf16Length(d.text);
-        break;
-      case Operation::kEqual:
-        // A deletion and an insertion is one substitution.
-        levenshtein += std::max(insertions, deletions);
-        insertions = deletions = 0;
-        break;
-    }
-  }
-  return levenshtein + std::max(insertions, deletions);
+  return internal::LevenshteinOf(diffs);
 }
 
 std::string PrettyHtml(const Diffs& diffs) {
@@ -236,60 +197,34 @@ std::string ToDelta(const Diffs& diffs) {
 
 Result<Diffs> FromDelta(std::string_view text1, std::string_view delta) {
   if (Status s = internal::ValidateUtf8(text1, "text1"); !s.ok()) return s;
-  if (Status s = internal::ValidateUtf8(delta, "delta"); !s.ok()) return s;
-  auto error = [](size_t offset, const std::string& why) {
-    return Status::InvalidArgument("delta: " + why + " at offset " +
-                                   std::to_string(offset));
-  };
   Diffs diffs;
   std::string_view rest = text1;  // Not yet covered by the delta.
-  size_t offset = 0;               // Of the current token in `delta`.
-  while (offset <= delta.size()) {
-    size_t end = delta.find('\t', offset);
-    if (end == std::string_view::npos) end = delta.size();
-    const std::string_view token = delta.substr(offset, end - offset);
-    if (!token.empty()) {
-      const std::string_view param = token.substr(1);
-      switch (token[0]) {
-        case '+': {
-          Result<std::string> text = internal::DecodeUri(param, "delta", offset + 1);
-          if (!text.ok()) return text.status();
-          diffs.push_back({Operation::kInsert, std::move(*text)});
-          break;
+  Status status = internal::ForEachDeltaToken(
+      delta, [&](internal::DeltaToken& token) -> Status {
+        if (token.op == '+') {
+          diffs.push_back({Operation::kInsert, std::move(token.text)});
+          return Status::Ok();
         }
-        case '-':
-        case '=': {
-          uint64_t n = 0;
-          const auto [ptr, ec] =
-              std::from_chars(param.data(), param.data() + param.size(), n);
-          if (param.empty() || ec != std::errc() ||
-              ptr != param.data() + param.size()) {
-            return error(offset, "invalid number '" + std::string(param) + "'");
-          }
-          size_t units = 0;
-          const size_t bytes = internal::Utf8PrefixForUtf16(rest, n, &units);
-          if (units != n) {
-            if (bytes < rest.size()) {
-              return error(offset, "count " + std::to_string(n) +
-                                       " splits a character of text1");
-            }
-            return error(offset, "counts exceed the length of text1 (" +
-                                     std::to_string(Utf16Length(text1)) +
-                                     " UTF-16 units)");
-          }
-          diffs.push_back({token[0] == '=' ? Operation::kEqual
-                                           : Operation::kDelete,
-                           std::string(rest.substr(0, bytes))});
-          rest.remove_prefix(bytes);
-          break;
+        size_t units = 0;
+        const size_t bytes = internal::Utf8PrefixForUtf16(
+            rest, static_cast<size_t>(token.count), &units);
+        if (static_cast<int64_t>(units) != token.count) {
+          const std::string why =
+              bytes < rest.size()
+                  ? "count " + std::to_string(token.count) +
+                        " splits a character of text1"
+                  : "counts exceed the length of text1 (" +
+                        std::to_string(Utf16Length(text1)) + " UTF-16 units)";
+          return Status::InvalidArgument("delta: " + why + " at offset " +
+                                         std::to_string(token.offset));
         }
-        default:
-          return error(offset, "invalid operation '" +
-                                   std::string(token.substr(0, 1)) + "'");
-      }
-    }
-    offset = end + 1;
-  }
+        diffs.push_back(
+            {token.op == '=' ? Operation::kEqual : Operation::kDelete,
+             std::string(rest.substr(0, bytes))});
+        rest.remove_prefix(bytes);
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
   if (!rest.empty()) {
     return Status::InvalidArgument(
         "delta: covers " + std::to_string(Utf16Length(text1) - Utf16Length(rest)) +

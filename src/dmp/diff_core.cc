@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -1138,59 +1139,46 @@ void CleanupEfficiency(Diffs16& diffs, int edit_cost) {
   if (changes) CleanupMerge(diffs);
 }
 
-U16 Text1(const Diffs16& diffs) {
-  U16 text;
-  for (const auto& d : diffs) {
-    if (d.operation != Operation::kInsert) text += d.text;
-  }
-  return text;
-}
-
-U16 Text2(const Diffs16& diffs) {
-  U16 text;
-  for (const auto& d : diffs) {
-    if (d.operation != Operation::kDelete) text += d.text;
-  }
-  return text;
-}
-
-int64_t XIndex(const Diffs16& diffs, int64_t loc) {
-  int64_t chars1 = 0, chars2 = 0, last_chars1 = 0, last_chars2 = 0;
-  size_t x = 0;
-  for (; x < diffs.size(); ++x) {
-    const auto size = static_cast<int64_t>(diffs[x].text.size());
-    if (diffs[x].operation != Operation::kInsert) chars1 += size;
-    if (diffs[x].operation != Operation::kDelete) chars2 += size;
-    if (chars1 > loc) break;  // Overshot the location.
-    last_chars1 = chars1;
-    last_chars2 = chars2;
-  }
-  // Was the location deleted?
-  if (x != diffs.size() && diffs[x].operation == Operation::kDelete) {
-    return last_chars2;
-  }
-  return last_chars2 + (loc - last_chars1);
-}
-
-int64_t Levenshtein(const Diffs16& diffs) {
-  int64_t levenshtein = 0, insertions = 0, deletions = 0;
-  for (const auto& d : diffs) {
-    const auto size = static_cast<int64_t>(d.text.size());
-    switch (d.operation) {
-      case Operation::kInsert:
-        insertions += size;
-        break;
-      case Operation::kDelete:
-        deletions += size;
-        break;
-      case Operation::kEqual:
-        // A deletion and an insertion is one substitution.
-        levenshtein += std::max(insertions, deletions);
-        insertions = deletions = 0;
-        break;
+Status ForEachDeltaToken(std::string_view delta,
+                         const std::function<Status(DeltaToken&)>& fn) {
+  if (Status s = ValidateUtf8(delta, "delta"); !s.ok()) return s;
+  auto error = [](size_t offset, const std::string& why) {
+    return Status::InvalidArgument("delta: " + why + " at offset " +
+                                   std::to_string(offset));
+  };
+  DeltaToken token;
+  size_t offset = 0;
+  while (offset <= delta.size()) {
+    size_t end = delta.find('\t', offset);
+    if (end == std::string_view::npos) end = delta.size();
+    const std::string_view raw = delta.substr(offset, end - offset);
+    // Empty tokens (as after a trailing tab) are allowed, as in DMP.
+    if (!raw.empty()) {
+      const std::string_view param = raw.substr(1);
+      token.op = raw[0];
+      token.offset = offset;
+      token.count = 0;
+      token.text.clear();
+      if (token.op == '+') {
+        Result<std::string> text = DecodeUri(param, "delta", offset + 1);
+        if (!text.ok()) return text.status();
+        token.text = std::move(*text);
+      } else if (token.op == '=' || token.op == '-') {
+        const auto [ptr, ec] = std::from_chars(
+            param.data(), param.data() + param.size(), token.count);
+        if (param.empty() || ec != std::errc() ||
+            ptr != param.data() + param.size() || token.count < 0) {
+          return error(offset, "invalid number '" + std::string(param) + "'");
+        }
+      } else {
+        return error(offset,
+                     "invalid operation '" + std::string(raw.substr(0, 1)) + "'");
+      }
+      if (Status s = fn(token); !s.ok()) return s;
     }
+    offset = end + 1;
   }
-  return levenshtein + std::max(insertions, deletions);
+  return Status::Ok();
 }
 
 Diffs16 ToDiffs16(const Diffs& diffs) {

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "diffsync/dmp/diff.h"
+#include "dmp/utf.h"
 
 namespace diffsync::dmp::internal {
 
@@ -71,10 +73,90 @@ void CleanupSemantic(Diffs16& diffs);
 void CleanupSemanticLossless(Diffs16& diffs);
 void CleanupEfficiency(Diffs16& diffs, int edit_cost);
 
-U16 Text1(const Diffs16& diffs);
-U16 Text2(const Diffs16& diffs);
-int64_t XIndex(const Diffs16& diffs, int64_t loc);
-int64_t Levenshtein(const Diffs16& diffs);
+// Length in UTF-16 units of a diff text of either form.
+inline int64_t Units(U16View text) { return static_cast<int64_t>(text.size()); }
+inline int64_t Units(std::string_view utf8) {
+  return static_cast<int64_t>(Utf16Length(utf8));
+}
+
+// The source (equalities and deletions) or destination (equalities and
+// insertions) text of a diff of either form.
+template <typename D>
+auto TextOf(const std::vector<D>& diffs, Operation skipped) {
+  decltype(D::text) text;
+  for (const D& d : diffs) {
+    if (d.operation != skipped) text += d.text;
+  }
+  return text;
+}
+
+// DMP's diff_xIndex: maps a position in text1 to text2.
+template <typename D>
+int64_t XIndexOf(const std::vector<D>& diffs, int64_t loc) {
+  int64_t chars1 = 0, chars2 = 0, last_chars1 = 0, last_chars2 = 0;
+  size_t x = 0;
+  for (; x < diffs.size(); ++x) {
+    const int64_t size = Units(diffs[x].text);
+    if (diffs[x].operation != Operation::kInsert) chars1 += size;
+    if (diffs[x].operation != Operation::kDelete) chars2 += size;
+    if (chars1 > loc) break;  // Overshot the location.
+    last_chars1 = chars1;
+    last_chars2 = chars2;
+  }
+  // Was the location deleted?
+  if (x != diffs.size() && diffs[x].operation == Operation::kDelete) {
+    return last_chars2;
+  }
+  return last_chars2 + (loc - last_chars1);
+}
+
+// DMP's diff_levenshtein: inserted, deleted or substituted units.
+template <typename D>
+int64_t LevenshteinOf(const std::vector<D>& diffs) {
+  int64_t levenshtein = 0, insertions = 0, deletions = 0;
+  for (const D& d : diffs) {
+    switch (d.operation) {
+      case Operation::kInsert:
+        insertions += Units(d.text);
+        break;
+      case Operation::kDelete:
+        deletions += Units(d.text);
+        break;
+      case Operation::kEqual:
+        // A deletion and an insertion is one substitution.
+        levenshtein += std::max(insertions, deletions);
+        insertions = deletions = 0;
+        break;
+    }
+  }
+  return levenshtein + std::max(insertions, deletions);
+}
+
+inline U16 Text1(const Diffs16& diffs) {
+  return TextOf(diffs, Operation::kInsert);
+}
+inline U16 Text2(const Diffs16& diffs) {
+  return TextOf(diffs, Operation::kDelete);
+}
+inline int64_t XIndex(const Diffs16& diffs, int64_t loc) {
+  return XIndexOf(diffs, loc);
+}
+inline int64_t Levenshtein(const Diffs16& diffs) { return LevenshteinOf(diffs); }
+
+// One token of a delta (DMP's delta format): `op` is '=', '-' or '+';
+// `count` the units of '=' and '-'; `text` the decoded insertion of '+';
+// `offset` where the token starts in the delta.
+struct DeltaToken {
+  char op = '=';
+  int64_t count = 0;
+  std::string text;
+  size_t offset = 0;
+};
+// Calls `fn` for each token of `delta` in order and stops at the first
+// non-OK Status it returns. Malformed UTF-8, numbers, escapes or operations
+// are errors naming the offset ("delta: ... at offset N").
+Status ForEachDeltaToken(std::string_view delta,
+                         const std::function<Status(DeltaToken&)>& fn);
 
 // Conversions between the public (UTF-8) and internal (UTF-16) forms.
 Diffs16 ToDiffs16(const Diffs& diffs);

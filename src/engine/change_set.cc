@@ -1,8 +1,8 @@
 #include "diffsync/engine/change_set.h"
 
 #include <algorithm>
-#include <charconv>
 
+#include "dmp/diff_core.h"
 #include "dmp/utf.h"
 
 namespace diffsync::engine {
@@ -10,9 +10,7 @@ namespace {
 
 using Kind = ChangeSet::Op::Kind;
 
-int64_t Units(std::string_view utf8) {
-  return static_cast<int64_t>(dmp::internal::Utf16Length(utf8));
-}
+using dmp::internal::Units;
 
 // Splits `utf8` after `units` UTF-16 code units (a character boundary for
 // the valid changes this class is given).
@@ -99,44 +97,23 @@ bool ChangeSet::IsIdentity() const {
 
 Result<ChangeSet> ChangeSet::FromDelta(std::string_view delta,
                                        int64_t base_length) {
-  if (Status s = dmp::internal::ValidateUtf8(delta, "delta"); !s.ok()) return s;
-  auto error = [](size_t offset, const std::string& why) {
-    return Status::InvalidArgument("delta: " + why + " at offset " +
-                                   std::to_string(offset));
-  };
   ChangeSet c;
-  size_t offset = 0;
-  while (offset <= delta.size()) {
-    size_t end = delta.find('\t', offset);
-    if (end == std::string_view::npos) end = delta.size();
-    const std::string_view token = delta.substr(offset, end - offset);
-    if (!token.empty()) {
-      const std::string_view param = token.substr(1);
-      if (token[0] == '+') {
-        Result<std::string> text =
-            dmp::internal::DecodeUri(param, "delta", offset + 1);
-        if (!text.ok()) return text.status();
-        c.Insert(*text);
-      } else if (token[0] == '=' || token[0] == '-') {
-        int64_t n = 0;
-        const auto [ptr, ec] =
-            std::from_chars(param.data(), param.data() + param.size(), n);
-        if (param.empty() || ec != std::errc() ||
-            ptr != param.data() + param.size() || n < 0) {
-          return error(offset, "invalid number '" + std::string(param) + "'");
+  Status status = dmp::internal::ForEachDeltaToken(
+      delta, [&](dmp::internal::DeltaToken& token) -> Status {
+        if (token.op == '+') {
+          c.Insert(token.text);
+          return Status::Ok();
         }
-        if (n > base_length - c.base_length()) {
-          return error(offset, "counts exceed the length of the base text (" +
-                                   std::to_string(base_length) + " units)");
+        if (token.count > base_length - c.base_length()) {
+          return Status::InvalidArgument(
+              "delta: counts exceed the length of the base text (" +
+              std::to_string(base_length) + " units) at offset " +
+              std::to_string(token.offset));
         }
-        token[0] == '=' ? c.Retain(n) : c.Delete(n);
-      } else {
-        return error(offset, "invalid operation '" +
-                                 std::string(token.substr(0, 1)) + "'");
-      }
-    }
-    offset = end + 1;
-  }
+        token.op == '=' ? c.Retain(token.count) : c.Delete(token.count);
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
   if (c.base_length() != base_length) {
     return Status::InvalidArgument(
         "delta: covers " + std::to_string(c.base_length()) + " of the " +
