@@ -162,6 +162,17 @@ std::string ToJson(const Diffs& diffs) {
 
 // --- diff ---------------------------------------------------------------
 
+// Reads the two texts a command compares (at most one of them from stdin).
+Result<std::pair<std::string, std::string>> ReadPair(const std::string& file1,
+                                                     const std::string& file2) {
+  if (Status s = CheckOneStdin({file1, file2}); !s.ok()) return s;
+  Result<std::string> text1 = ReadText(file1);
+  if (!text1.ok()) return text1.status();
+  Result<std::string> text2 = ReadText(file2);
+  if (!text2.ok()) return text2.status();
+  return std::make_pair(std::move(*text1), std::move(*text2));
+}
+
 struct DiffArgs {
   std::string file1;
   std::string file2;
@@ -173,15 +184,13 @@ struct DiffArgs {
 };
 
 int RunDiff(const DiffArgs& args) {
-  if (Status s = CheckOneStdin({args.file1, args.file2}); !s.ok()) {
-    return Fail(s);
-  }
-  Result<std::string> text1 = ReadText(args.file1);
-  if (!text1.ok()) return Fail(text1.status());
-  Result<std::string> text2 = ReadText(args.file2);
-  if (!text2.ok()) return Fail(text2.status());
+  Result<std::pair<std::string, std::string>> texts =
+      ReadPair(args.file1, args.file2);
+  if (!texts.ok()) return Fail(texts.status());
+  const std::string& text1 = texts->first;
+  const std::string& text2 = texts->second;
 
-  Result<Diffs> diffs = dmp::DiffMain(*text1, *text2, args.settings);
+  Result<Diffs> diffs = dmp::DiffMain(text1, text2, args.settings);
   if (!diffs.ok()) return Fail(diffs.status());
   if (args.cleanup == "semantic") {
     dmp::CleanupSemantic(*diffs);
@@ -202,7 +211,7 @@ int RunDiff(const DiffArgs& args) {
     out = dmp::PrettyHtml(*diffs) + "\n";
   } else {
     Result<dmp::Patches> patches =
-        dmp::PatchMake(*text1, *diffs, args.settings);
+        dmp::PatchMake(text1, *diffs, args.settings);
     if (!patches.ok()) return Fail(patches.status());
     out = dmp::PatchToText(*patches);
   }
@@ -219,14 +228,12 @@ struct MakePatchArgs {
 };
 
 int RunMakePatch(const MakePatchArgs& args) {
-  if (Status s = CheckOneStdin({args.file1, args.file2}); !s.ok()) {
-    return Fail(s);
-  }
-  Result<std::string> text1 = ReadText(args.file1);
-  if (!text1.ok()) return Fail(text1.status());
-  Result<std::string> text2 = ReadText(args.file2);
-  if (!text2.ok()) return Fail(text2.status());
-  Result<dmp::Patches> patches = dmp::PatchMake(*text1, *text2, args.settings);
+  Result<std::pair<std::string, std::string>> texts =
+      ReadPair(args.file1, args.file2);
+  if (!texts.ok()) return Fail(texts.status());
+  const std::string& text1 = texts->first;
+  const std::string& text2 = texts->second;
+  Result<dmp::Patches> patches = dmp::PatchMake(text1, text2, args.settings);
   if (!patches.ok()) return Fail(patches.status());
   if (Status s = WriteText("", dmp::PatchToText(*patches)); !s.ok()) {
     return Fail(s);
