@@ -100,11 +100,13 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
         continue;
       }
       // A full resync. Rather than dropping what the user typed since the
-      // shadow, rebase it onto the server's text.
-      const ChangeSet local = LocalChange();
+      // server last confirmed our shadow (unacknowledged edits included),
+      // rebase it onto the server's text; edits the server already has are
+      // recognised and not applied twice.
       internal::MergeResult merged = internal::Merge(
-          shadow_, internal::DiffChange(shadow_, *server_text, options_.dmp),
-          local, *server_text, internal::Priority::kExisting, options_.dmp);
+          confirmed_, internal::DiffChange(confirmed_, *server_text, options_.dmp),
+          internal::DiffChange(confirmed_, text_, options_.dmp), *server_text,
+          internal::Priority::kExisting, options_.dmp, /*skip_repeats=*/true);
       effects.text_changes.push_back(
           internal::DiffChange(text_, merged.text, options_.dmp));
       std::move(merged.dropped_hunks.begin(), merged.dropped_hunks.end(),
@@ -113,6 +115,8 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       local_ = std::move(merged.applied);
       local_known_ = true;
       shadow_ = std::move(*server_text);
+      confirmed_ = shadow_;
+      local_known_ = true;
       client_version_ = reply.version;
       server_version_ = edit.version;
       edit_stack_.clear();
@@ -156,6 +160,7 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
     }
     shadow_ = std::move(*new_shadow);
   }
+  if (edit_stack_.empty()) confirmed_ = shadow_;
   // In sync, text and shadow are the same text: let them share storage, so
   // an idle client costs one copy of the document, not two.
   if (local_known_ && local_.IsIdentity() && !text_.SameStorage(shadow_)) {

@@ -131,7 +131,29 @@ ChangeSet DiffChange(const Text& from, const Text& to,
 
 MergeResult Merge(const Text& base, const ChangeSet& to_text,
                   const ChangeSet& change, const Text& text, Priority priority,
-                  const dmp::Settings& settings) {
+                  const dmp::Settings& settings, bool skip_repeats) {
+  if (skip_repeats && !to_text.IsIdentity()) {
+    const std::vector<Hunk> incoming = HunksOf(change);
+    const std::vector<Hunk> existing = HunksOf(to_text);
+    std::vector<bool> repeated(incoming.size());
+    bool any = false;
+    for (size_t i = 0; i < incoming.size(); ++i) {
+      for (const Hunk& e : existing) {
+        if (e.begin == incoming[i].begin && e.end == incoming[i].end &&
+            e.insert == incoming[i].insert) {
+          repeated[i] = any = true;
+          break;
+        }
+      }
+    }
+    if (any) {
+      MergeResult r = Merge(base, to_text, Without(change, incoming, repeated),
+                            text, priority, settings);
+      // The change is no longer what base+change would give: re-derive.
+      r.to_text = DiffChange(*change.Apply(base), r.text, settings);
+      return r;
+    }
+  }
   MergeResult result;
   if (to_text.IsIdentity()) {
     // Nobody else changed the text: the change applies as it is.

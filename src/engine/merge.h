@@ -55,9 +55,12 @@ int CountHunks(const ChangeSet& change);
 
 // `base`: the common snapshot; `to_text`: exact change from `base` to
 // `text` (the current text); `change`: the incoming change of `base`.
+// `skip_repeats`: an incoming hunk identical to an existing one (same range,
+// same text) is taken as already applied, as when a client rebases edits
+// the server may already have onto the server's whole text.
 MergeResult Merge(const Text& base, const ChangeSet& to_text,
                   const ChangeSet& change, const Text& text, Priority priority,
-                  const dmp::Settings& settings);
+                  const dmp::Settings& settings, bool skip_repeats = false);
 
 // The change from `from` to `to` computed by a diff, for when no exact
 // history relates them.

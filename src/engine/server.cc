@@ -103,30 +103,27 @@ Result<Server::DocumentState*> Server::GetDocument(const std::string& name,
 Result<Server::ViewState*> Server::GetView(const std::string& client_id,
                                            const std::string& document) {
   const auto key = std::make_pair(client_id, document);
+  const int64_t now = clock_.NowMillis();
   auto it = views_.find(key);
-  if (it == views_.end()) {
+  bool existed = it != views_.end();
+  if (!existed) {
     Result<std::optional<ViewRecord>> loaded =
         store_.LoadView(client_id, document);
     if (!loaded.ok()) return loaded.status();
     auto view = std::make_unique<ViewState>();
-    if (loaded->has_value()) {
-      view->record = **loaded;
-    } else {
-      view->record.client_id = client_id;
-      view->record.document = document;
-    }
+    existed = loaded->has_value();
+    if (existed) view->record = **loaded;
     it = views_.emplace(key, std::move(view)).first;
   }
   ViewState* view = it->second.get();
-  const int64_t now = clock_.NowMillis();
-  if (view->record.last_seen_millis != 0 &&
+  if (existed &&
       now - view->record.last_seen_millis > options_.view_expiry_millis) {
     // Expired: start over. The client's next request does not match this
     // fresh view and is answered with a full resync.
     *view = ViewState();
-    view->record.client_id = client_id;
-    view->record.document = document;
   }
+  view->record.client_id = client_id;
+  view->record.document = document;
   view->record.last_seen_millis = now;
   return view;
 }

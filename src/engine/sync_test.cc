@@ -10,7 +10,9 @@ namespace {
 // real codec).
 class Loop {
  public:
-  Loop() : server_(store_, clock_) {}
+  explicit Loop(ServerOptions options = {})
+      : server_(store_, clock_, std::move(options)) {}
+  ManualClock& clock() { return clock_; }
 
   Status Sync(const std::string& client_id, ClientDocument& doc) {
     Message request;
@@ -80,6 +82,53 @@ TEST(Sync, RepeatedTextIsMergedWhereItWasTyped) {
   EXPECT_EQ(b.text().ToString(), a.text().ToString());
   EXPECT_EQ(loop.server().stats().dropped_hunks, 0);
   EXPECT_EQ(loop.server().stats().diffed_merges, 0);
+}
+
+TEST(Sync, AnExpiredViewResyncsWithoutLosingTheClientsEdits) {
+  ServerOptions options;
+  options.view_expiry_millis = 1000;
+  Loop loop(options);
+  ClientDocument a("doc"), b("doc");
+  ASSERT_TRUE(a.Replace(0, 0, "shared text").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  // Both go quiet past the expiry; both views are forgotten.
+  loop.clock().Advance(std::chrono::seconds(5));
+  ASSERT_TRUE(a.Replace(0, 0, ">> ").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  // Her delta no longer fits a view: she gets the whole text, and her edit,
+  // already sent but never acknowledged, is rebased onto it, not dropped.
+  EXPECT_EQ(loop.server().stats().resyncs, 1);
+  EXPECT_EQ(a.text().ToString(), ">> shared text");
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), ">> shared text");
+  ASSERT_TRUE(b.Replace(11, 0, "!").ok());  // "shared text!"
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  EXPECT_EQ(loop.server().stats().resyncs, 2);
+  EXPECT_EQ(b.text().ToString(), ">> shared text!");
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(a.text().ToString(), ">> shared text!");
+  EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), ">> shared text!");
+}
+
+TEST(Sync, AnEditPastTheSizeLimitIsRefusedNotTruncated) {
+  ServerOptions options;
+  options.max_document_units = 10;
+  Loop loop(options);
+  ClientDocument a("doc");
+  ASSERT_TRUE(a.Replace(0, 0, "short").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  ASSERT_TRUE(a.Replace(5, 0, " and far too long").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  ASSERT_EQ(loop.effects().errors.size(), 1u);
+  EXPECT_EQ(loop.effects().errors[0].code, "too-large");
+  EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), "short");
+  // The client is resynced to the document; its refused text is not kept
+  // in the document and the client is told why.
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), "short");
 }
 
 }  // namespace

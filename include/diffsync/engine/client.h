@@ -103,6 +103,9 @@ class ClientDocument {
   // shadow_ -> text_, valid while local_known_.
   ChangeSet local_;
   bool local_known_ = true;
+  // The shadow as of the last reply that acknowledged all our edits: the
+  // base from which a full resync rebases what the server may have lost.
+  Text confirmed_;
   std::vector<Edit> edit_stack_;
 };
 
