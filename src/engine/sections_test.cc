@@ -507,38 +507,29 @@ std::optional<std::string> RunSameSpot(const Combo& combo, uint64_t seed,
     std::vector<std::string> problems;
     std::set<std::string> reported;  // Characters in reported hunks.
     int64_t reports = 0;
+    // Records the characters a reported hunk inserted.
+    auto note_reported = [&](const std::string& hunk, const char* what) {
+      Result<dmp::Patches> patches = dmp::PatchFromText(hunk);
+      if (!patches.ok()) {
+        problems.push_back(std::string("a ") + what + " is not patch text: " +
+                           patches.status().ToString());
+        return;
+      }
+      for (const dmp::Patch& p : *patches) {
+        for (const dmp::Diff& d : p.diffs) {
+          if (d.operation != dmp::Operation::kInsert) continue;
+          for (std::string& c : UniqueCharsOf(d.text)) reported.insert(c);
+        }
+      }
+    };
     for (int i = 0; i < s.clients(); ++i) {
       for (const auto& [version, reason, hunk] : s.conflicts(i)) {
         ++reports;
-        Result<dmp::Patches> patches = dmp::PatchFromText(hunk);
-        if (!patches.ok()) {
-          problems.push_back("a reported hunk is not patch text: " +
-                             patches.status().ToString());
-          continue;
-        }
-        for (const dmp::Patch& p : *patches) {
-          for (const dmp::Diff& d : p.diffs) {
-            if (d.operation != dmp::Operation::kInsert) continue;
-            for (std::string& c : UniqueCharsOf(d.text)) reported.insert(c);
-          }
-        }
+        note_reported(hunk, "reported hunk");
       }
-    }
-    // A client told that its own hunk lost to the server's was told too.
-    for (int i = 0; i < s.clients(); ++i) {
+      // A client told that its own hunk lost to the server's was told too.
       for (const std::string& hunk : s.dropped(i)) {
-        Result<dmp::Patches> patches = dmp::PatchFromText(hunk);
-        if (!patches.ok()) {
-          problems.push_back("a dropped local hunk is not patch text: " +
-                             patches.status().ToString());
-          continue;
-        }
-        for (const dmp::Patch& p : *patches) {
-          for (const dmp::Diff& d : p.diffs) {
-            if (d.operation != dmp::Operation::kInsert) continue;
-            for (std::string& c : UniqueCharsOf(d.text)) reported.insert(c);
-          }
-        }
+        note_reported(hunk, "dropped local hunk");
       }
     }
     const int64_t dropped = s.server().stats().dropped_hunks;
