@@ -17,8 +17,10 @@
 // Example:
 //   ClientDocument doc("notes");
 //   doc.Replace(0, 0, "Hello");
-//   Message request{.client_id = "alice", .documents = {doc.MakeRequest()}};
-//   ... send, receive `reply` ...
+//   Message request;
+//   request.documents.push_back(doc.MakeRequest());
+//   request.documents.back().client_id = "alice";
+//   ... send EncodeMessage(request), decode the reply into `reply` ...
 //   Result<ReplyEffects> fx = doc.HandleReply(reply.documents[0]);
 #ifndef DIFFSYNC_ENGINE_CLIENT_H_
 #define DIFFSYNC_ENGINE_CLIENT_H_

@@ -20,7 +20,7 @@
 //   SystemClock clock;
 //   Server server(store, clock);
 //   Result<Message> reply = server.Handle(*DecodeMessage(request_bytes));
-//   if (reply.ok()) Send(EncodeMessage(*reply));
+//   if (reply.ok()) Send(*EncodeMessage(*reply));
 #ifndef DIFFSYNC_ENGINE_SERVER_H_
 #define DIFFSYNC_ENGINE_SERVER_H_
 
