@@ -35,6 +35,7 @@
 #include "diffsync/dmp/patch.h"
 #include "diffsync/dmp/settings.h"
 #include "dmp/utf.h"
+#include "common/test_seed.h"
 
 namespace diffsync::dmp {
 namespace {
@@ -45,9 +46,7 @@ constexpr int kDefaultIterations = 300;
 
 uint64_t BaseSeed() {
   static const uint64_t seed = [] {
-    if (const char* env = std::getenv("DIFFSYNC_SEED"); env && *env) {
-      return static_cast<uint64_t>(std::strtoull(env, nullptr, 0));
-    }
+    if (std::optional<uint64_t> s = diffsync::test_util::SeedFromEnv()) return *s;
     std::random_device rd;
     return (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }();

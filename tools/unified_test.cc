@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "diffsync/dmp/diff.h"
+#include "common/test_seed.h"
 
 namespace diffsync::cli {
 namespace {
@@ -215,12 +216,8 @@ TEST(UnifiedDiffTest, HunksMergeWhenTheirContextTouches) {
 }
 
 uint32_t Seed() {
-  const char* env = std::getenv("DIFFSYNC_SEED");
-  uint32_t seed = env != nullptr
-                      ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10))
-                      : std::random_device{}();
-  std::cout << "DIFFSYNC_SEED=" << seed << "\n";
-  return seed;
+  return static_cast<uint32_t>(
+      diffsync::test_util::TestSeed(std::random_device{}()));
 }
 
 // Random diffs of any shape (not only those DiffMain makes), over an alphabet

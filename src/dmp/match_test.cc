@@ -20,6 +20,7 @@
 #include "diffsync/dmp/settings.h"
 #include "dmp/match_core.h"
 #include "dmp/utf.h"
+#include "common/test_seed.h"
 
 namespace diffsync::dmp {
 namespace {
@@ -28,17 +29,7 @@ using internal::TextTail;
 using internal::U16;
 using internal::U16View;
 
-uint64_t Seed() {
-  static const uint64_t seed = [] {
-    uint64_t s = 20240611;
-    if (const char* env = std::getenv("DIFFSYNC_SEED"); env && *env) {
-      s = std::strtoull(env, nullptr, 0);
-    }
-    std::cout << "[ seed ] DIFFSYNC_SEED=" << s << "\n";
-    return s;
-  }();
-  return seed;
-}
+uint64_t Seed() { return diffsync::test_util::TestSeed(20240611); }
 
 // -1 for "no match", as DMP writes it.
 int64_t Bitap(U16View text, U16View pattern, int64_t loc, const Settings& s) {

@@ -20,21 +20,12 @@
 #include "diffsync/dmp/settings.h"
 #include "dmp/patch_core.h"
 #include "dmp/utf.h"
+#include "common/test_seed.h"
 
 namespace diffsync::dmp {
 namespace {
 
-uint64_t Seed() {
-  static const uint64_t seed = [] {
-    uint64_t s = 20240611;
-    if (const char* env = std::getenv("DIFFSYNC_SEED"); env && *env) {
-      s = std::strtoull(env, nullptr, 0);
-    }
-    std::cout << "[ seed ] DIFFSYNC_SEED=" << s << "\n";
-    return s;
-  }();
-  return seed;
-}
+uint64_t Seed() { return diffsync::test_util::TestSeed(20240611); }
 
 Patches Make(std::string_view a, std::string_view b, const Settings& s = {}) {
   Result<Patches> r = PatchMake(a, b, s);

@@ -1,4 +1,5 @@
 #include "diffsync/engine/change_set.h"
+#include "common/test_seed.h"
 
 #include <gtest/gtest.h>
 
@@ -18,10 +19,7 @@ std::string Apply(const ChangeSet& c, std::string_view s) {
 }
 
 uint64_t Seed() {
-  if (const char* env = std::getenv("DIFFSYNC_SEED")) {
-    return std::strtoull(env, nullptr, 10);
-  }
-  return std::random_device{}();
+  return diffsync::test_util::TestSeed(std::random_device{}());
 }
 
 TEST(ChangeSet, ParsesAndWritesDmpDeltas) {

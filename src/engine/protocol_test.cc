@@ -5,6 +5,7 @@
 //
 // Random cases print their seed; DIFFSYNC_SEED=<seed> repeats a run.
 #include "diffsync/engine/protocol.h"
+#include "common/test_seed.h"
 
 #include <gtest/gtest.h>
 
@@ -21,17 +22,7 @@
 namespace diffsync::engine {
 namespace {
 
-uint64_t Seed() {
-  static const uint64_t seed = [] {
-    uint64_t s = 20240612;
-    if (const char* env = std::getenv("DIFFSYNC_SEED"); env && *env) {
-      s = std::strtoull(env, nullptr, 0);
-    }
-    std::cout << "[ seed ] DIFFSYNC_SEED=" << s << "\n";
-    return s;
-  }();
-  return seed;
-}
+uint64_t Seed() { return diffsync::test_util::TestSeed(20240612); }
 
 Message Decode(std::string_view wire) {
   Result<Message> m = DecodeMessage(wire);

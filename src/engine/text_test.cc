@@ -19,6 +19,7 @@
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
+#include "common/test_seed.h"
 
 namespace diffsync::engine {
 namespace {
@@ -27,17 +28,7 @@ using dmp::internal::IsCharBoundary;
 using dmp::internal::ToUtf16;
 using dmp::internal::ToUtf8;
 
-uint64_t Seed() {
-  static const uint64_t seed = [] {
-    uint64_t s = 20261125;
-    if (const char* env = std::getenv("DIFFSYNC_SEED"); env && *env) {
-      s = std::strtoull(env, nullptr, 0);
-    }
-    std::cout << "[ seed ] DIFFSYNC_SEED=" << s << "\n";
-    return s;
-  }();
-  return seed;
-}
+uint64_t Seed() { return diffsync::test_util::TestSeed(20261125); }
 
 // "a", "é" (2 bytes), "中" (3 bytes), "😀" (4 bytes, 2 UTF-16 units), "b".
 constexpr std::string_view kMixed =
