@@ -342,16 +342,17 @@ std::optional<std::string> RunSections(const Combo& combo, uint64_t seed,
   return std::nullopt;
 }
 
-TEST(Sections, EveryWritersSectionIsItsTraceSliceExactly) {
-  ASSERT_FALSE(AutomergePaper().txn_ends.empty());
-  const std::vector<Combo> combos =
-      Combos({{2, 1, 150}, {10, 10, 100}, {50, 100, 120}}, 1000);
-  const std::vector<uint64_t> seeds = sim::SeedsToRun(FullMatrix() ? 20 : 2);
+// Runs `run` for every combination and seed, reporting each failure and the
+// time per combination, then the totals under `label`.
+void RunMatrix(const char* label, const std::vector<Combo>& combos,
+               const std::vector<uint64_t>& seeds,
+               std::optional<std::string> (*run)(const Combo&, uint64_t,
+                                                 Totals&)) {
   Totals totals;
   for (const Combo& combo : combos) {
     const auto start = std::chrono::steady_clock::now();
     for (const uint64_t seed : seeds) {
-      if (std::optional<std::string> f = RunSections(combo, seed, totals)) {
+      if (std::optional<std::string> f = run(combo, seed, totals)) {
         ADD_FAILURE() << *f;
       }
     }
@@ -361,7 +362,15 @@ TEST(Sections, EveryWritersSectionIsItsTraceSliceExactly) {
                      .count()
               << " s\n";
   }
-  totals.Print("sections");
+  totals.Print(label);
+}
+
+TEST(Sections, EveryWritersSectionIsItsTraceSliceExactly) {
+  ASSERT_FALSE(AutomergePaper().txn_ends.empty());
+  const std::vector<Combo> combos =
+      Combos({{2, 1, 150}, {10, 10, 100}, {50, 100, 120}}, 1000);
+  const std::vector<uint64_t> seeds = sim::SeedsToRun(FullMatrix() ? 20 : 2);
+  RunMatrix("sections", combos, seeds, RunSections);
 }
 
 // ---- Same spot ------------------------------------------------------------------
@@ -580,21 +589,7 @@ TEST(Sections, SameSpotConvergesAndReportsEveryDroppedHunk) {
   const std::vector<Combo> combos =
       Combos({{2, 1, 150}, {10, 10, 60}, {10, 1, 40}}, 300);
   const std::vector<uint64_t> seeds = sim::SeedsToRun(FullMatrix() ? 20 : 4);
-  Totals totals;
-  for (const Combo& combo : combos) {
-    const auto start = std::chrono::steady_clock::now();
-    for (const uint64_t seed : seeds) {
-      if (std::optional<std::string> f = RunSameSpot(combo, seed, totals)) {
-        ADD_FAILURE() << *f;
-      }
-    }
-    std::cout << Name(combo) << ": " << seeds.size() << " seeds in "
-              << std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - start)
-                     .count()
-              << " s\n";
-  }
-  totals.Print("same spot");
+  RunMatrix("same spot", combos, seeds, RunSameSpot);
 }
 
 }  // namespace
