@@ -72,6 +72,8 @@ struct Server::ViewState {
   ViewRecord record;
   Anchor anchor;
   Anchor backup_anchor;
+  // A push was sent and no request has come since (see Push).
+  bool push_outstanding = false;
 };
 
 Server::Server(Store& store, Clock& clock, ServerOptions options)
@@ -131,6 +133,7 @@ Result<Server::ViewState*> Server::GetView(const std::string& client_id,
 Result<Message> Server::Handle(const Message& request) {
   Message reply;
   WriteBatch batch;
+  changed_documents_.clear();
   for (const DocumentBlock& block : request.documents) {
     DocumentBlock out = Process(block.client_id, block, batch);
     // As MobWrite's daemon, a nullify is answered with nothing.
@@ -146,10 +149,66 @@ Result<Message> Server::Handle(const Message& request) {
       for (const auto& v : batch.views) {
         views_.erase({v.client_id, v.document});
       }
+      changed_documents_.clear();
       return s.WithContext("store");
     }
   }
+  for (const DocumentRecord& d : batch.documents) {
+    if (std::find(changed_documents_.begin(), changed_documents_.end(),
+                  d.name) == changed_documents_.end()) {
+      changed_documents_.push_back(d.name);
+    }
+  }
   return reply;
+}
+
+Result<Message> Server::Push(const std::string& client_id,
+                             const std::string& document) {
+  Message message;
+  auto view_it = views_.find({client_id, document});
+  auto doc_it = documents_.find(document);
+  if (view_it == views_.end() || doc_it == documents_.end()) return message;
+  ViewState& view = *view_it->second;
+  const DocumentState& doc = *doc_it->second;
+  if (view.push_outstanding) return message;
+  std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
+  if (to_doc ? to_doc->IsIdentity() : view.record.shadow == doc.text) {
+    return message;
+  }
+  if (!to_doc) {
+    to_doc = internal::DiffChange(view.record.shadow, doc.text, options_.dmp);
+  }
+  const ViewState before = view;
+  ViewRecord& v = view.record;
+  v.backup_shadow = v.shadow;
+  v.backup_server_version = v.server_version;
+  view.backup_anchor = view.anchor;
+  v.edit_stack.push_back({'d', v.server_version, to_doc->ToDelta()});
+  ++v.server_version;
+  v.shadow = doc.text;
+  view.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
+  for (PendingConflict& c : v.pending_conflicts) {
+    c.sent_with = v.edit_stack.back().version;
+  }
+  WriteBatch batch;
+  batch.views.push_back(v);
+  if (Status s = store_.Commit(batch); !s.ok()) {
+    view = before;
+    return s.WithContext("store");
+  }
+  view.push_outstanding = true;
+  DocumentBlock block;
+  block.document = document;
+  block.version = v.client_version;
+  AppendStack(v, block);
+  block.metadata.push_back({"push", ""});
+  message.documents.push_back(std::move(block));
+  return message;
+}
+
+void Server::DropCache() {
+  documents_.clear();
+  views_.clear();
 }
 
 DocumentBlock Server::Process(const std::string& client_id,
@@ -190,6 +249,7 @@ DocumentBlock Server::Process(const std::string& client_id,
   }
   DocumentState& doc = **doc_or;
   ViewState& view = **view_or;
+  view.push_outstanding = false;
   ViewRecord& v = view.record;
   const int64_t acked = request.version;
 

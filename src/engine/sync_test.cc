@@ -36,6 +36,18 @@ class Loop {
     return doc.CheckInvariants();
   }
 
+  // Delivers a push for `client_id`, if the server has one, to `doc`.
+  // Returns whether one was delivered.
+  Result<bool> DeliverPush(const std::string& client_id, ClientDocument& doc) {
+    Result<Message> push = server_.Push(client_id, doc.document());
+    if (!push.ok()) return push.status();
+    if (push->documents.empty()) return false;
+    Result<ReplyEffects> fx = doc.HandleReply(push->documents[0]);
+    if (!fx.ok()) return fx.status();
+    if (Status s = doc.CheckInvariants(); !s.ok()) return s;
+    return true;
+  }
+
   Server& server() { return server_; }
   const ReplyEffects& effects() const { return effects_; }
   const std::string& last_reply() const { return last_reply_; }
@@ -129,6 +141,72 @@ TEST(Sync, AnEditPastTheSizeLimitIsRefusedNotTruncated) {
   // in the document and the client is told why.
   ASSERT_TRUE(loop.Sync("alice", a).ok());
   EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), "short");
+}
+
+TEST(Push, AnIdleClientReceivesEditsWithoutAsking) {
+  Loop loop;
+  ClientDocument a("doc"), b("doc");
+  ASSERT_TRUE(a.Replace(0, 0, "hello").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  Result<bool> none = loop.DeliverPush("bob", b);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none) << "nothing changed since bob's last reply";
+  ASSERT_TRUE(a.Replace(5, 0, " world").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(loop.server().changed_documents(),
+            std::vector<std::string>{"doc"});
+  Result<bool> pushed = loop.DeliverPush("bob", b);
+  ASSERT_TRUE(pushed.ok());
+  EXPECT_TRUE(*pushed);
+  EXPECT_EQ(b.text().ToString(), "hello world");
+  // One push at a time: the next waits for bob's request.
+  ASSERT_TRUE(a.Replace(0, 0, ">").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_FALSE(*loop.DeliverPush("bob", b));
+  ASSERT_TRUE(b.Replace(11, 0, "!").ok());
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  EXPECT_EQ(b.text().ToString(), ">hello world!");
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(a.text().ToString(), ">hello world!");
+}
+
+TEST(Push, APushThatCrossesARequestOrIsLostIsRolledBack) {
+  // The client ignores a push that arrives while it waits for a reply (or
+  // never gets it): its request acknowledges the version before the push,
+  // which is the push's backup.
+  Loop loop;
+  ClientDocument a("doc"), b("doc");
+  ASSERT_TRUE(a.Replace(0, 0, "one two").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  ASSERT_TRUE(a.Replace(0, 0, "zero ").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  Result<Message> push = loop.server().Push("bob", "doc");
+  ASSERT_TRUE(push.ok());
+  ASSERT_EQ(push->documents.size(), 1u);
+  ASSERT_EQ(push->documents[0].metadata.size(), 1u);
+  EXPECT_EQ(push->documents[0].metadata[0].key, "push");
+  // Dropped: bob edits and syncs as if it never came.
+  ASSERT_TRUE(b.Replace(7, 0, " three").ok());
+  ASSERT_TRUE(loop.Sync("bob", b).ok());
+  EXPECT_EQ(b.text().ToString(), "zero one two three");
+  EXPECT_EQ(loop.server().stats().resyncs, 0);
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(a.text().ToString(), "zero one two three");
+}
+
+TEST(Push, DropCacheFallsBackToTheStore) {
+  Loop loop;
+  ClientDocument a("doc");
+  ASSERT_TRUE(a.Replace(0, 0, "kept").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  loop.server().DropCache();
+  EXPECT_TRUE(loop.server().ClientsOf("doc").empty());
+  ASSERT_TRUE(a.Replace(4, 0, "!").ok());
+  ASSERT_TRUE(loop.Sync("alice", a).ok());
+  EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), "kept!");
+  EXPECT_EQ(loop.server().stats().resyncs, 0);
 }
 
 }  // namespace

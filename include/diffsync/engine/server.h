@@ -67,6 +67,32 @@ class Server {
   // was acknowledged (the store failed) and the client should retry.
   Result<Message> Handle(const Message& request);
 
+  // A server-initiated cycle (Fraser's step 4 without a request), for
+  // transports that can push: if `document` changed since the view of
+  // `client_id` last saw it, returns a reply block marked `m:push` with the
+  // view's unacknowledged edits, and commits the view. Returns an empty
+  // message when there is nothing to push, the view is not loaded, or an
+  // earlier push is not yet answered by a request.
+  //
+  // The push saves the shadow as the backup, so a push that crosses the
+  // client's next request (the client must ignore a push that arrives while
+  // it waits for a reply) or that is lost is undone by the usual rollback.
+  // At most one push is outstanding per view, since one backup can undo only
+  // one step.
+  Result<Message> Push(const std::string& client_id,
+                       const std::string& document);
+
+  // Documents whose text the last Handle changed, in the order changed; a
+  // transport pushes to their other clients.
+  const std::vector<std::string>& changed_documents() const {
+    return changed_documents_;
+  }
+
+  // Forgets every loaded document and view, so that the next request reloads
+  // them from the store: what a server does when a commit it already built
+  // replies on failed (group commit), to fall back to what is durable.
+  void DropCache();
+
   // The current text of a document, if it exists.
   std::optional<Text> DocumentText(const std::string& document);
   // Clients whose views of `document` are loaded (for pushing changes).
@@ -100,6 +126,7 @@ class Server {
   std::map<std::string, std::unique_ptr<DocumentState>> documents_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<ViewState>>
       views_;
+  std::vector<std::string> changed_documents_;
   Stats stats_;
 };
 
