@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build ccache g++ pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libboost1.81-dev libboost-json1.81-dev zlib1g-dev
+  libcli11-dev libboost1.81-dev libboost-json1.81-dev zlib1g-dev libsqlite3-dev
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)

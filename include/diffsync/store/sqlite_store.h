@@ -1,0 +1,102 @@
+// SqliteStore: the durable engine::Store of the DiffSync server, one SQLite
+// file holding every document and every client's view of it, so that a
+// restarted server still merges the edits its clients made while it was down.
+//
+// Durability: the file is in WAL mode with synchronous=FULL, so when Commit
+// returns OK the batch has been fsync'd and survives a crash or power loss.
+// Commit is one transaction: a batch is stored entirely or not at all. Each
+// commit costs an fsync, so a busy server merges many requests' batches into
+// one (group commit; docs/benchmarks.md, "Store").
+//
+// Errors name the file and carry SQLite's message. A lock held too long by
+// another connection to the file is kUnavailable (retry), a full disk
+// kResourceExhausted, an I/O error kIoError, a damaged file or a row that
+// does not decode kCorruption (naming the row and the column); a file of a
+// newer schema, or not a DiffSync store, is refused at Open with
+// kFailedPrecondition. The schema and the encoding are in docs/STORAGE.md.
+//
+// Thread safety: thread-safe. The store holds two connections to the file,
+// each behind its own mutex: writes (Commit, DeleteViewsIdleBefore) use one,
+// reads (LoadDocument, LoadView, ListDocuments, Counts) the other. WAL lets
+// them run at once, so a commit thread never waits for readers nor readers for
+// the commit's fsync; each read sees the state after some whole number of
+// commits. Concurrent calls of the same kind are serialized.
+//
+// Example:
+//   using diffsync::store::SqliteStore;
+//   diffsync::Result<std::unique_ptr<SqliteStore>> store =
+//       SqliteStore::Open("/var/lib/diffsync/store.db", {});
+//   if (!store.ok()) return store.status();  // names the file and why
+//   diffsync::engine::SystemClock clock;
+//   diffsync::engine::Server server(**store, clock);
+#ifndef DIFFSYNC_STORE_SQLITE_STORE_H_
+#define DIFFSYNC_STORE_SQLITE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diffsync/engine/store.h"
+#include "diffsync/status.h"
+
+namespace diffsync::store {
+
+struct SqliteOptions {
+  // How long a statement waits for a lock another process holds on the file
+  // before it fails with kUnavailable.
+  int busy_timeout_millis = 5000;
+};
+
+struct StoreCounts {
+  int64_t documents = 0;
+  int64_t views = 0;
+  friend bool operator==(const StoreCounts&, const StoreCounts&) = default;
+};
+
+class SqliteStore final : public engine::Store {
+ public:
+  // The schema this build reads and writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens the store at `path`, creating the file and its schema if needed.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   SqliteOptions options = {});
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<std::optional<engine::DocumentRecord>> LoadDocument(
+      const std::string& name) override;
+  Result<std::optional<engine::ViewRecord>> LoadView(
+      const std::string& client_id, const std::string& document) override;
+  // One transaction: the batch's deletions, then its upserts.
+  Status Commit(const engine::WriteBatch& batch) override;
+
+  // Names of all documents, in byte order.
+  Result<std::vector<std::string>> ListDocuments();
+  // Deletes the views last seen before `millis`; returns how many.
+  Result<int64_t> DeleteViewsIdleBefore(int64_t millis);
+  // Documents and views, from one consistent snapshot.
+  Result<StoreCounts> Counts();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  class Connection;
+
+  SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+              std::unique_ptr<Connection> reader);
+
+  const std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Connection> writer_;  // Guarded by write_mu_.
+  std::mutex read_mu_;
+  std::unique_ptr<Connection> reader_;  // Guarded by read_mu_.
+};
+
+}  // namespace diffsync::store
+
+#endif  // DIFFSYNC_STORE_SQLITE_STORE_H_
