@@ -1,0 +1,283 @@
+#include "store/fault_injection_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/test_seed.h"
+#include "diffsync/engine/client.h"
+#include "diffsync/engine/clock.h"
+#include "diffsync/engine/server.h"
+#include "diffsync/store/sqlite_store.h"
+#include "store/test_util.h"
+
+namespace diffsync::store {
+namespace {
+
+using engine::ClientDocument;
+using engine::DocumentRecord;
+using engine::ManualClock;
+using engine::MemoryStore;
+using engine::Server;
+using engine::Text;
+using engine::WriteBatch;
+using test_util::Sync;
+using test_util::TempDir;
+
+WriteBatch DocBatch(const std::string& name, int64_t revision) {
+  WriteBatch batch;
+  batch.documents.push_back({name, Text::FromValidUtf8(name), revision});
+  return batch;
+}
+
+int64_t Revision(engine::Store& store, const std::string& name) {
+  Result<std::optional<DocumentRecord>> d = store.LoadDocument(name);
+  if (!d.ok() || !d->has_value()) return -1;
+  return (*d)->revision;
+}
+
+TEST(FaultInjectionStore, FailsTheNthCommitAndForwardsNothing) {
+  MemoryStore disk;
+  FaultInjectionStore store(disk);
+  store.FailNthCommit(2);
+  EXPECT_TRUE(store.Commit(DocBatch("a", 1)).ok());
+  Status failed = store.Commit(DocBatch("b", 1));
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(store.Commit(DocBatch("c", 1)).ok());
+  EXPECT_EQ(disk.document_count(), 2u);
+  EXPECT_EQ(Revision(disk, "b"), -1);
+
+  store.FailNthCommit(1, Status::IoError("fsync failed"));
+  EXPECT_EQ(store.Commit(DocBatch("b", 1)).code(), StatusCode::kIoError);
+  const FaultInjectionStore::Counters c = store.counters();
+  EXPECT_EQ(c.commits, 4);
+  EXPECT_EQ(c.forwarded_commits, 2);
+  EXPECT_EQ(c.failed_commits, 2);
+}
+
+TEST(FaultInjectionStore, AFullDiskFailsEveryCommitUntilHealed) {
+  MemoryStore disk;
+  FaultInjectionStore store(disk);
+  store.FailCommitsAfter(2);
+  EXPECT_TRUE(store.Commit(DocBatch("a", 1)).ok());
+  EXPECT_TRUE(store.Commit(DocBatch("b", 1)).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(store.Commit(DocBatch("c", 1)).code(),
+              StatusCode::kResourceExhausted);
+  }
+  EXPECT_EQ(Revision(store, "a"), 1);  // Reads still work.
+  EXPECT_EQ(Revision(disk, "c"), -1);
+  store.Heal();
+  EXPECT_TRUE(store.Commit(DocBatch("c", 1)).ok());
+  EXPECT_EQ(Revision(disk, "c"), 1);
+}
+
+TEST(FaultInjectionStore, ACrashDropsTheCommitAndDownsTheStoreUntilRestart) {
+  MemoryStore disk;
+  FaultInjectionStore store(disk);
+  store.CrashBeforeNthCommit(1);
+  EXPECT_EQ(store.Commit(DocBatch("a", 1)).code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(store.crashed());
+  EXPECT_EQ(store.Commit(DocBatch("b", 1)).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.LoadDocument("a").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(disk.document_count(), 0u);
+  store.Restart();
+  EXPECT_FALSE(store.crashed());
+  EXPECT_EQ(Revision(store, "a"), -1);
+  EXPECT_TRUE(store.Commit(DocBatch("a", 1)).ok());
+  EXPECT_EQ(Revision(store, "a"), 1);
+}
+
+TEST(FaultInjectionStore, FailsTheNthLoad) {
+  MemoryStore disk;
+  FaultInjectionStore store(disk);
+  ASSERT_TRUE(store.Commit(DocBatch("a", 3)).ok());
+  store.FailNthLoad(2);
+  EXPECT_TRUE(store.LoadDocument("a").ok());
+  EXPECT_EQ(store.LoadView("c", "a").status().code(), StatusCode::kIoError);
+  EXPECT_EQ(Revision(store, "a"), 3);
+  EXPECT_EQ(store.counters().failed_loads, 1);
+}
+
+// A server over a disk that fails: the failed request is not acknowledged,
+// the client sends it again, and nothing that was acknowledged is lost.
+class ServerOverFaultyDisk : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    path_ = dir_.File("store.db");
+    Start();
+  }
+
+  // A new process: the store reopened from the file, a new Server.
+  void Start() {
+    server_.reset();
+    faulty_.reset();
+    sqlite_.reset();
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(path_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    sqlite_ = std::move(*opened);
+    faulty_ = std::make_unique<FaultInjectionStore>(*sqlite_);
+    server_ = std::make_unique<Server>(*faulty_, clock_);
+  }
+
+  std::string Stored(const std::string& document) {
+    Result<std::optional<DocumentRecord>> d = sqlite_->LoadDocument(document);
+    if (!d.ok() || !d->has_value()) return "<none>";
+    return (*d)->text.ToString();
+  }
+
+  TempDir dir_;
+  std::string path_;
+  ManualClock clock_{1'000'000};
+  std::unique_ptr<SqliteStore> sqlite_;
+  std::unique_ptr<FaultInjectionStore> faulty_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerOverFaultyDisk, AFailedCommitIsNotAcknowledgedAndTheRetryLands) {
+  ClientDocument alice("doc"), bob("doc");
+  ASSERT_TRUE(alice.Replace(0, 0, "acknowledged").ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  ASSERT_EQ(alice.pending_edits(), 0u);
+
+  ASSERT_TRUE(alice.Replace(12, 0, " and more").ok());
+  faulty_->FailNthCommit(1);
+  Status failed = Sync(*server_, "alice", alice);
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(alice.pending_edits(), 1u);  // Not acknowledged.
+  EXPECT_EQ(Stored("doc"), "acknowledged");
+  EXPECT_EQ(server_->DocumentText("doc")->ToString(), "acknowledged");
+
+  // Bob's edit meanwhile commits; then alice retries the same stack.
+  ASSERT_TRUE(bob.Replace(0, 0, "[bob] ").ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  EXPECT_EQ(alice.pending_edits(), 0u);
+  EXPECT_EQ(Stored("doc"), "[bob] acknowledged and more");
+  EXPECT_EQ(alice.text().ToString(), "[bob] acknowledged and more");
+  EXPECT_EQ(bob.text().ToString(), "[bob] acknowledged and more");
+  EXPECT_EQ(server_->stats().resyncs, 0);
+}
+
+TEST_F(ServerOverFaultyDisk, AFullDiskRefusesEveryRequestUntilItHasRoom) {
+  ClientDocument alice("doc");
+  ASSERT_TRUE(alice.Replace(0, 0, "kept").ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  faulty_->FailCommitsAfter(0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(alice.Replace(0, 0, std::to_string(i)).ok());
+    EXPECT_EQ(Sync(*server_, "alice", alice).code(),
+              StatusCode::kResourceExhausted);
+  }
+  EXPECT_EQ(Stored("doc"), "kept");
+  faulty_->Heal();
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  EXPECT_EQ(Stored("doc"), "210kept");
+  EXPECT_EQ(alice.text().ToString(), "210kept");
+  EXPECT_EQ(alice.pending_edits(), 0u);
+}
+
+TEST_F(ServerOverFaultyDisk, ACrashBeforeTheCommitLosesNothingAcknowledged) {
+  ClientDocument alice("doc"), bob("doc");
+  ASSERT_TRUE(alice.Replace(0, 0, "one").ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  ASSERT_TRUE(alice.Replace(3, 0, " two").ok());
+  faulty_->CrashBeforeNthCommit(1);
+  EXPECT_FALSE(Sync(*server_, "alice", alice).ok());
+  Start();  // The process died; a new one opens the same file.
+  ASSERT_TRUE(bob.Replace(0, 0, "zero ").ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  EXPECT_EQ(Stored("doc"), "zero one two");
+  EXPECT_EQ(alice.text().ToString(), "zero one two");
+  EXPECT_EQ(bob.text().ToString(), "zero one two");
+  EXPECT_EQ(server_->stats().resyncs, 0);
+}
+
+// Seeded: clients insert unique markers while commits fail, replies are
+// lost and the server restarts. Once the faults stop, every client converges
+// on a text holding every marker exactly once, with no full resync.
+TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
+  std::mt19937_64 rng(test_util::TestSeed(20240901));
+  auto below = [&](uint64_t n) { return rng() % n; };
+  constexpr int kClients = 3;
+  std::vector<ClientDocument> docs(kClients, ClientDocument("doc"));
+  std::vector<std::string> markers;
+  // A client's first contact takes the server's text (MobWrite's rule), so
+  // every client joins before anyone types.
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_TRUE(Sync(*server_, "client" + std::to_string(c), docs[c]).ok());
+  }
+  int64_t resyncs = 0, failures = 0, restarts = 0;
+  for (int step = 0; step < 300; ++step) {
+    const int c = static_cast<int>(below(kClients));
+    ClientDocument& doc = docs[c];
+    if (below(2) == 0) {
+      // Insert between markers, so none is ever split.
+      const std::string text = doc.text().ToString();
+      std::vector<int64_t> gaps = {0};
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '>') gaps.push_back(static_cast<int64_t>(i) + 1);
+      }
+      markers.push_back("<" + std::to_string(c) + ":" + std::to_string(step) +
+                        ">");
+      ASSERT_TRUE(
+          doc.Replace(gaps[below(gaps.size())], 0, markers.back()).ok());
+    }
+    const uint64_t fault = below(100);
+    if (fault < 10) {
+      faulty_->FailNthCommit(1);
+    } else if (fault < 13) {
+      faulty_->CrashBeforeNthCommit(1);
+    }
+    const bool deliver = below(10) != 0;
+    Status s = Sync(*server_, "client" + std::to_string(c), doc, deliver);
+    if (!s.ok()) {
+      ASSERT_TRUE(s.code() == StatusCode::kUnavailable) << s.ToString();
+      ++failures;
+    }
+    faulty_->Heal();  // An armed fault the request did not reach is dropped.
+    if (fault < 13 || below(50) == 0) {
+      resyncs += server_->stats().resyncs;
+      ++restarts;
+      Start();
+    }
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  bool converged = false;
+  for (int round = 0; round < 5 && !converged; ++round) {
+    for (int c = 0; c < kClients; ++c) {
+      ASSERT_TRUE(Sync(*server_, "client" + std::to_string(c), docs[c]).ok());
+    }
+    converged = true;
+    for (const ClientDocument& doc : docs) {
+      converged = converged && doc.pending_edits() == 0 &&
+                  doc.text().ToString() == Stored("doc");
+    }
+  }
+  resyncs += server_->stats().resyncs;
+  ASSERT_TRUE(converged);
+  const std::string final_text = Stored("doc");
+  for (const std::string& m : markers) {
+    const size_t first = final_text.find(m);
+    EXPECT_NE(first, std::string::npos) << m << " lost";
+    EXPECT_EQ(final_text.find(m, first + 1), std::string::npos)
+        << m << " duplicated";
+  }
+  EXPECT_EQ(resyncs, 0);
+  EXPECT_GT(failures, 0);
+  EXPECT_GT(restarts, 0);
+}
+
+}  // namespace
+}  // namespace diffsync::store
