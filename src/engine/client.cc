@@ -43,6 +43,14 @@ ChangeSet ClientDocument::LocalChange() {
   return local_;
 }
 
+Edit ClientDocument::RawEdit(const Text& text) {
+  Edit edit;
+  edit.kind = Edit::Kind::kRaw;
+  edit.version = ++client_version_;
+  edit.data = text.ToString();
+  return edit;
+}
+
 DocumentBlock ClientDocument::MakeRequest() {
   if (delta_ok_) {
     const ChangeSet change = LocalChange();
@@ -59,17 +67,27 @@ DocumentBlock ClientDocument::MakeRequest() {
       if (options_.send_checksums) edit.checksum = internal::TextChecksum(shadow_);
       edit_stack_.push_back(std::move(edit));
     }
-  } else {
-    // Out of step with the server: send the whole text.
+    local_ = ChangeSet::Identity(text_.size16());
+    local_known_ = true;
+  } else if (!joined_) {
+    // The first request (MobWrite's join): our whole text. A new document
+    // takes it; an existing one wins, as there is no common base to merge.
     shadow_ = text_;
-    Edit edit;
-    edit.kind = Edit::Kind::kRaw;
-    edit.version = ++client_version_;
-    edit.data = text_.ToString();
-    edit_stack_.push_back(std::move(edit));
+    local_ = ChangeSet::Identity(text_.size16());
+    local_known_ = true;
+    edit_stack_.clear();
+    edit_stack_.push_back(RawEdit(text_));
+  } else {
+    // Out of step with the server: tell it the last shadow we both
+    // confirmed, and keep everything typed since as a local change, merged
+    // onto its answer. Sending the live text instead would make the
+    // server's answer revert what the user typed.
+    shadow_ = confirmed_;
+    local_known_ = false;
+    rebase_ = true;
+    edit_stack_.clear();
+    edit_stack_.push_back(RawEdit(confirmed_));
   }
-  local_ = ChangeSet::Identity(text_.size16());
-  local_known_ = true;
   DocumentBlock block;
   block.document = document_;
   block.version = server_version_;
@@ -92,6 +110,19 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
     delta_ok_ = false;
     effects.resync = true;
   };
+  const bool has_raw =
+      std::any_of(reply.edits.begin(), reply.edits.end(),
+                  [](const Edit& e) { return e.kind == Edit::Kind::kRaw; });
+  if (!has_raw && reply.version > client_version_) {
+    // The server counts edits we never made: its view is of an earlier
+    // client under our id (e.g. one whose state was lost). Nothing in this
+    // reply is about our state; resync, numbering our edits past its count
+    // so that it takes them as new.
+    client_version_ = reply.version;
+    out_of_step();
+    return effects;
+  }
+  joined_ = true;
   for (const Edit& edit : reply.edits) {
     if (edit.kind == Edit::Kind::kRaw) {
       Result<Text> server_text = Text::FromUtf8(edit.data);
@@ -149,9 +180,12 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       text_ = *new_shadow;
       local_ = ChangeSet::Identity(text_.size16());
     } else {
+      // After a resync our local change may repeat edits the server
+      // already applied (their acknowledgement was lost): apply those once.
       internal::MergeResult merged =
           internal::Merge(shadow_, LocalChange(), *change, text_,
-                          internal::Priority::kIncoming, options_.dmp);
+                          internal::Priority::kIncoming, options_.dmp,
+                          /*skip_repeats=*/rebase_);
       std::move(merged.dropped_hunks.begin(), merged.dropped_hunks.end(),
                 std::back_inserter(effects.dropped_hunks));
       effects.text_changes.push_back(std::move(merged.applied));
@@ -160,6 +194,7 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
     }
     shadow_ = std::move(*new_shadow);
   }
+  if (delta_ok_) rebase_ = false;
   if (edit_stack_.empty()) confirmed_ = shadow_;
   // In sync, text and shadow are the same text: let them share storage, so
   // an idle client costs one copy of the document, not two.

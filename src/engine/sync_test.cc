@@ -211,3 +211,30 @@ TEST(Push, DropCacheFallsBackToTheStore) {
 
 }  // namespace
 }  // namespace diffsync::engine
+
+namespace diffsync::engine {
+namespace {
+
+TEST(Sync, AClientThatLostItsStateJoinsAgainUnderItsId) {
+  // A client restarted without its state (n = m = 0) under an id whose view
+  // the server still has. The server's answer is about the old state; the
+  // client sees that, joins again, and its later edits count.
+  Loop loop;
+  ClientDocument old_self("doc");
+  ASSERT_TRUE(old_self.Replace(0, 0, "server text").ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(old_self.Replace(0, 0, "+").ok());
+    ASSERT_TRUE(loop.Sync("alice", old_self).ok());
+  }
+  ClientDocument reborn("doc");
+  ASSERT_TRUE(loop.Sync("alice", reborn).ok());
+  EXPECT_TRUE(loop.effects().resync);
+  ASSERT_TRUE(loop.Sync("alice", reborn).ok());
+  EXPECT_EQ(reborn.text().ToString(), "+++server text");
+  ASSERT_TRUE(reborn.Replace(0, 0, "x").ok());
+  ASSERT_TRUE(loop.Sync("alice", reborn).ok());
+  EXPECT_EQ(loop.server().DocumentText("doc")->ToString(), "x+++server text");
+}
+
+}  // namespace
+}  // namespace diffsync::engine

@@ -94,6 +94,8 @@ class ClientDocument {
   // The exact change from shadow_ to text_ (computing it if only SetText
   // told us about the change).
   ChangeSet LocalChange();
+  // A raw-text edit with the next client version.
+  Edit RawEdit(const Text& text);
 
   std::string document_;
   ClientOptions options_;
@@ -108,6 +110,11 @@ class ClientDocument {
   // The shadow as of the last reply that acknowledged all our edits: the
   // base from which a full resync rebases what the server may have lost.
   Text confirmed_;
+  // The last request resynced: the local change may repeat edits the
+  // server already has.
+  bool rebase_ = false;
+  // A reply about our state has come (the join is done).
+  bool joined_ = false;
   std::vector<Edit> edit_stack_;
 };
 
