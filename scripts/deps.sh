@@ -7,10 +7,18 @@ set -euo pipefail
 packages=(
   cmake ninja-build ccache g++ pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libboost1.81-dev libboost-json1.81-dev zlib1g-dev libsqlite3-dev
+  libcli11-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  zlib1g-dev libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
+  python3-pytest python3-websocket
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)
+fi
+
+# Node.js and npm (end-to-end tests drive MobWrite's own client): usually
+# present; Debian's packages otherwise.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
 fi
 
 missing=()

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --fuzz
-scripts/build.sh -DDIFFSYNC_WERROR=ON
+scripts/build.sh -DDIFFSYNC_WERROR=ON -DDIFFSYNC_BUILD_TESTS=ON -DDIFFSYNC_BUILD_BENCH=ON
 fuzz_seconds="${DIFFSYNC_FUZZ_SECONDS:-20}"
 if [[ "$fuzz_seconds" != 0 ]]; then
   fuzz/run.sh "$fuzz_seconds" > build/fuzz.log 2>&1 || {
@@ -15,4 +15,6 @@ if [[ "$fuzz_seconds" != 0 ]]; then
   }
   tail -1 build/fuzz.log
 fi
+# The end-to-end tests drive MobWrite's own client (pinned by the lock file).
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 (cd build && ctest --output-on-failure -j "$(nproc)")

@@ -1,0 +1,83 @@
+#include "server/config.h"
+
+#include <CLI/CLI.hpp>
+
+namespace diffsync::server {
+
+Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
+  DaemonConfig config;
+  CLI::App app{"diffsyncd: Differential Synchronization server (WebSocket "
+               "/ws, MobWrite HTTP gateway, /healthz, /metrics)",
+               "diffsyncd"};
+  app.set_config("--config", "", "TOML file with any of these options");
+  std::string listen = config.host + ":" + std::to_string(config.port);
+  app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any)")
+      ->capture_default_str();
+  app.add_option("--data", config.data_dir,
+                 "Data directory (holds the SQLite store)")
+      ->capture_default_str();
+  app.add_option("--gateway-path", config.gateway_path,
+                 "HTTP path of the MobWrite gateway")
+      ->capture_default_str();
+  app.add_option("--max-message-bytes", config.max_message_bytes,
+                 "Largest request (HTTP body or WebSocket message)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  int64_t max_units = config.service.engine.max_document_units;
+  app.add_option("--max-document-units", max_units,
+                 "Largest document, in UTF-16 code units")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  double expiry_days = static_cast<double>(
+                           config.service.engine.view_expiry_millis) /
+                       (24 * 3600 * 1000.0);
+  app.add_option("--view-expiry-days", expiry_days,
+                 "Forget a client's view unused this long (it is resynced, "
+                 "keeping its edits)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  size_t history = config.service.engine.history_limit;
+  app.add_option("--history-limit", history,
+                 "Document changes kept for exact merging")
+      ->capture_default_str();
+  app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    config.exit_now = true;
+    config.output = app.help();
+    return config;
+  } catch (const CLI::ParseError& e) {
+    return Status::InvalidArgument(e.what());
+  }
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("--listen: \"" + listen +
+                                   "\" is not HOST:PORT");
+  }
+  config.host = listen.substr(0, colon);
+  if (config.host.size() > 2 && config.host.front() == '[' &&
+      config.host.back() == ']') {
+    config.host = config.host.substr(1, config.host.size() - 2);  // [::1]
+  }
+  const std::string port = listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return Status::InvalidArgument("--listen: port \"" + port +
+                                   "\" is not 0 to 65535");
+  }
+  config.port = static_cast<uint16_t>(std::stoi(port));
+  if (config.gateway_path.empty() || config.gateway_path[0] != '/') {
+    return Status::InvalidArgument("--gateway-path must start with '/'");
+  }
+  config.service.engine.max_document_units = max_units;
+  config.service.engine.view_expiry_millis =
+      static_cast<int64_t>(expiry_days * 24 * 3600 * 1000);
+  config.service.engine.history_limit = history;
+  return config;
+}
+
+}  // namespace diffsync::server

@@ -1,0 +1,103 @@
+// diffsyncd: the DiffSync server. See README.md ("Running the server") and
+// docs/PROTOCOL.md.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "diffsync/engine/clock.h"
+#include "diffsync/store/sqlite_store.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/sync_service.h"
+
+namespace {
+
+using diffsync::server::DaemonConfig;
+
+int Run(const DaemonConfig& config) {
+  // Logs go to stderr; stdout carries only the line with the URL.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("diffsyncd"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v",
+                      spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    std::cerr << "diffsyncd: cannot create data directory " << config.data_dir
+              << ": " << ec.message() << "\n";
+    return 1;
+  }
+  const std::string db =
+      (std::filesystem::path(config.data_dir) / "diffsync.db").string();
+  auto store = diffsync::store::SqliteStore::Open(db);
+  if (!store.ok()) {
+    std::cerr << "diffsyncd: " << store.status().ToString() << "\n";
+    return 1;
+  }
+
+  boost::asio::io_context io(1);
+  diffsync::engine::SystemClock clock;
+  diffsync::server::Metrics metrics;
+  diffsync::server::SyncService service(
+      **store, clock, config.service,
+      [&io](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
+      metrics);
+  diffsync::server::HttpServer http(
+      io, service, metrics,
+      {.host = config.host,
+       .port = config.port,
+       .gateway_path = config.gateway_path,
+       .max_message_bytes = config.max_message_bytes});
+  if (diffsync::Status s = http.Start(); !s.ok()) {
+    std::cerr << "diffsyncd: " << s.ToString() << "\n";
+    return 1;
+  }
+  const std::string base =
+      "http://" + config.host + ":" + std::to_string(http.port());
+  std::cout << "diffsyncd listening on " << base << "/ (WebSocket "
+            << "ws://" << config.host << ":" << http.port()
+            << "/ws, MobWrite gateway " << base << config.gateway_path
+            << "), data in " << db << std::endl;
+  spdlog::info("event=started address={}:{} data=\"{}\"", config.host,
+               http.port(), db);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("event=stopping signal={}", signal);
+    // A second signal stops at once; the store is consistent either way.
+    signals.async_wait([&](const boost::system::error_code& e, int) {
+      if (!e) io.stop();
+    });
+    http.Shutdown([&] {
+      spdlog::info("event=stopped pending_commits={}",
+                   service.pending_commits());
+      io.stop();
+    });
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto config = diffsync::server::ParseDaemonConfig(argc, argv);
+  if (!config.ok()) {
+    std::cerr << "diffsyncd: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (config->exit_now) {
+    std::cout << config->output;
+    return 0;
+  }
+  return Run(*config);
+}

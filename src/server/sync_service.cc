@@ -1,0 +1,238 @@
+#include "server/sync_service.h"
+
+#include <algorithm>
+
+#include "server/form.h"
+
+namespace diffsync::server {
+namespace {
+
+constexpr int64_t kMaxBufferPieces = 10'000;
+
+std::string ErrorMessage(std::string code, std::string message) {
+  engine::Message out;
+  out.errors.push_back({std::move(code), std::move(message)});
+  Result<std::string> wire = engine::EncodeMessage(out);
+  return wire.ok() ? *wire : "x:internal\n\n";
+}
+
+}  // namespace
+
+SyncService::SyncService(engine::Store& durable, engine::Clock& clock,
+                         ServiceOptions options, Post post, Metrics& metrics)
+    : clock_(clock),
+      options_(std::move(options)),
+      post_(std::move(post)),
+      metrics_(metrics) {
+  staged_ = std::make_unique<GroupCommitStore>(
+      durable, post_,
+      [this](const Status&) {
+        // Replies built on the failed commit are never sent; forget the
+        // state they came from.
+        server_->DropCache();
+        metrics_.RecordError("store");
+      },
+      [this](size_t batches, double seconds, const Status& status) {
+        metrics_.RecordCommit(batches, seconds, status.ok());
+      });
+  server_ = std::make_unique<engine::Server>(*staged_, clock_, options_.engine);
+}
+
+SyncService::~SyncService() {
+  // The commit thread finishes before the engine it reports to goes away.
+  staged_.reset();
+}
+
+void SyncService::ReplyError(const Reply& reply, std::string code,
+                             std::string message) {
+  metrics_.RecordError(code);
+  // Behind the replies still waiting for durability, to keep their order.
+  staged_->WhenDurable(
+      [reply, text = ErrorMessage(std::move(code), std::move(message))](
+          Status) { reply(text); });
+}
+
+void SyncService::Handle(std::string_view request, Session* session,
+                         Reply reply) {
+  const auto start = std::chrono::steady_clock::now();
+  Result<engine::Message> message = engine::DecodeMessage(request);
+  if (!message.ok()) {
+    ReplyError(reply, "malformed-request", message.status().message());
+    return;
+  }
+  if (message->fragments.empty()) {
+    HandleMessage(std::move(*message), request.size(), session,
+                  std::move(reply), start);
+    return;
+  }
+  // MobWrite's JSON-P client splits a long request over several `b:`
+  // requests; each is answered empty until the buffer is whole.
+  std::optional<std::string> whole;
+  for (const engine::BufferFragment& piece : message->fragments) {
+    Result<std::optional<std::string>> fed = Feed(piece);
+    if (!fed.ok()) {
+      ReplyError(reply, "bad-buffer", fed.status().message());
+      return;
+    }
+    if (fed->has_value()) whole = std::move(**fed);
+  }
+  if (!whole) {
+    staged_->WhenDurable([reply](Status) { reply(""); });
+    return;
+  }
+  Result<engine::Message> joined = engine::DecodeMessage(*whole);
+  if (!joined.ok()) {
+    ReplyError(reply, "malformed-request",
+               joined.status().WithContext("buffer").message());
+    return;
+  }
+  if (!joined->fragments.empty()) {
+    ReplyError(reply, "bad-buffer", "a buffer holds further b: lines");
+    return;
+  }
+  HandleMessage(std::move(*joined), request.size(), session, std::move(reply),
+                start);
+}
+
+Result<std::optional<std::string>> SyncService::Feed(
+    const engine::BufferFragment& piece) {
+  const int64_t now = clock_.NowMillis();
+  for (auto it = buffers_.begin(); it != buffers_.end();) {
+    if (now - it->second.touched_millis > options_.buffer_expiry_millis) {
+      buffered_bytes_ -= it->second.bytes;
+      it = buffers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (piece.size > kMaxBufferPieces) {
+    return Status::InvalidArgument("buffer " + piece.id + " has " +
+                                   std::to_string(piece.size) +
+                                   " pieces; at most " +
+                                   std::to_string(kMaxBufferPieces));
+  }
+  std::string text;
+  if (piece.size == 1) {
+    text = piece.text;
+  } else {
+    if (buffered_bytes_ + piece.text.size() > options_.max_buffer_bytes) {
+      return Status::ResourceExhausted(
+          "buffers would exceed " + std::to_string(options_.max_buffer_bytes) +
+          " bytes");
+    }
+    Buffer& buffer = buffers_[{piece.id, piece.size}];
+    buffer.pieces.resize(static_cast<size_t>(piece.size));
+    buffer.touched_millis = now;
+    std::optional<std::string>& slot =
+        buffer.pieces[static_cast<size_t>(piece.index - 1)];
+    if (slot) buffer.bytes -= slot->size(), buffered_bytes_ -= slot->size();
+    slot = piece.text;
+    buffer.bytes += piece.text.size();
+    buffered_bytes_ += piece.text.size();
+    if (!std::all_of(buffer.pieces.begin(), buffer.pieces.end(),
+                     [](const auto& p) { return p.has_value(); })) {
+      return std::optional<std::string>();
+    }
+    for (const auto& p : buffer.pieces) text += *p;
+    buffered_bytes_ -= buffer.bytes;
+    buffers_.erase({piece.id, piece.size});
+  }
+  Result<std::string> decoded = PercentDecode(text);
+  if (!decoded.ok()) return decoded.status().WithContext("buffer " + piece.id);
+  return std::optional<std::string>(std::move(*decoded));
+}
+
+void SyncService::Subscribe(Session* session, const std::string& client_id,
+                            const std::string& document) {
+  Attached& attached = attached_[session];
+  if (attached.id == 0) attached.id = next_session_id_++;
+  attached.documents.insert(document);
+  watchers_[document][session].insert(client_id);
+}
+
+void SyncService::Detach(Session* session) {
+  auto it = attached_.find(session);
+  if (it == attached_.end()) return;
+  for (const std::string& document : it->second.documents) {
+    auto w = watchers_.find(document);
+    if (w == watchers_.end()) continue;
+    w->second.erase(session);
+    if (w->second.empty()) watchers_.erase(w);
+  }
+  attached_.erase(it);
+}
+
+void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
+                                Session* session, Reply reply,
+                                std::chrono::steady_clock::time_point start) {
+  Result<engine::Message> answer = server_->Handle(request);
+  if (!answer.ok()) {
+    ReplyError(reply, "store", answer.status().message());
+    return;
+  }
+  for (const engine::DocumentBlock& block : answer->documents) {
+    for (const engine::Error& e : block.errors) metrics_.RecordError(e.code);
+  }
+  const engine::Server::Stats& stats = server_->stats();
+  metrics_.SetEngineTotals(stats.exact_hunks, stats.dropped_hunks,
+                           stats.diffed_merges, stats.resyncs);
+  // The requester's own views get their news in this reply.
+  std::set<std::pair<std::string, std::string>> requester;
+  for (const engine::DocumentBlock& block : request.documents) {
+    if (block.client_id.empty()) continue;
+    requester.emplace(block.client_id, block.document);
+    if (session != nullptr && !block.nullify) {
+      Subscribe(session, block.client_id, block.document);
+    }
+  }
+  Result<std::string> wire = engine::EncodeMessage(*answer);
+  if (!wire.ok()) {
+    ReplyError(reply, "internal", wire.status().message());
+    return;
+  }
+  struct Push {
+    Session* session;
+    uint64_t session_id;
+    std::string text;
+  };
+  std::vector<Push> pushes;
+  for (const std::string& document : server_->changed_documents()) {
+    auto w = watchers_.find(document);
+    if (w == watchers_.end()) continue;
+    for (const auto& [watcher, clients] : w->second) {
+      for (const std::string& client_id : clients) {
+        if (requester.contains({client_id, document})) continue;
+        Result<engine::Message> push = server_->Push(client_id, document);
+        if (!push.ok() || push->documents.empty()) continue;
+        Result<std::string> text = engine::EncodeMessage(*push);
+        if (!text.ok()) continue;
+        pushes.push_back({watcher, attached_[watcher].id, std::move(*text)});
+      }
+    }
+  }
+  staged_->WhenDurable([this, reply = std::move(reply), wire = std::move(*wire),
+                        pushes = std::move(pushes), request_bytes,
+                        start](Status status) {
+    if (!status.ok()) {
+      reply(ErrorMessage("store", "not stored, nothing acknowledged: " +
+                                      status.message()));
+      return;
+    }
+    const std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
+    metrics_.RecordSync(took.count(), request_bytes, wire.size());
+    reply(wire);
+    for (const Push& push : pushes) {
+      auto it = attached_.find(push.session);
+      if (it == attached_.end() || it->second.id != push.session_id) continue;
+      metrics_.RecordPush(push.text.size());
+      push.session->Push(push.text);
+    }
+  });
+}
+
+void SyncService::Flush(std::function<void()> done) {
+  staged_->WhenDurable([done = std::move(done)](Status) { done(); });
+}
+
+}  // namespace diffsync::server

@@ -1,0 +1,119 @@
+// SyncService: diffsyncd's protocol core, below the transports. It decodes
+// requests, collects MobWrite's `b:` buffers, runs the engine, holds every
+// reply until what it acknowledges is durable (group commit), and pushes a
+// document's new edits to the other WebSocket sessions that have it open.
+// It knows nothing of sockets: transports hand it request text and get reply
+// text back.
+//
+// Thread safety: not thread-safe. Every call, and every callback it makes,
+// is on one thread (the service thread); `post` must run its argument there.
+//
+// Example:
+//   SyncService service(sqlite, clock, {}, post, metrics);
+//   service.Handle("u:alice\nF:0:notes\nr:0:hi\n\n", nullptr,
+//                  [](std::string reply) { Send(reply); });
+#ifndef DIFFSYNC_SERVER_SYNC_SERVICE_H_
+#define DIFFSYNC_SERVER_SYNC_SERVICE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "diffsync/engine/clock.h"
+#include "diffsync/engine/protocol.h"
+#include "diffsync/engine/server.h"
+#include "diffsync/engine/store.h"
+#include "server/group_commit.h"
+#include "server/metrics.h"
+
+namespace diffsync::server {
+
+struct ServiceOptions {
+  engine::ServerOptions engine;
+  // All unfinished `b:` buffers together; a piece past it is refused.
+  size_t max_buffer_bytes = size_t{16} << 20;
+  // An unfinished buffer untouched this long is dropped.
+  int64_t buffer_expiry_millis = 60'000;
+};
+
+// A connection that can receive pushes (a WebSocket).
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Sends an unrequested message (wire text). Called on the service thread.
+  virtual void Push(std::string message) = 0;
+};
+
+class SyncService {
+ public:
+  using Post = GroupCommitStore::Post;
+  using Reply = std::function<void(std::string)>;
+
+  // `durable` must allow loads while a commit runs on another thread.
+  SyncService(engine::Store& durable, engine::Clock& clock,
+              ServiceOptions options, Post post, Metrics& metrics);
+  ~SyncService();
+
+  // Answers one request (protocol text). `reply` is called later, on the
+  // service thread, with the reply text: the engine's answer once all it
+  // acknowledges is durable; an `x:` error for a malformed request or a
+  // failed commit (nothing acknowledged); or "" for a `b:` piece that does
+  // not complete its buffer. Replies come in the order of the requests.
+  // `session` (or null) is the connection the request came on: it is sent
+  // pushes for the documents its requests named, until Detach.
+  void Handle(std::string_view request, Session* session, Reply reply);
+  void Detach(Session* session);
+
+  // Runs `done` once everything staged so far is durable (or failed).
+  void Flush(std::function<void()> done);
+
+  engine::Server& engine() { return *server_; }
+  int64_t pending_commits() const { return staged_->pending(); }
+
+ private:
+  struct Buffer {
+    std::vector<std::optional<std::string>> pieces;
+    size_t bytes = 0;
+    int64_t touched_millis = 0;
+  };
+  using BufferKey = std::pair<std::string, int64_t>;  // id, size
+
+  void HandleMessage(engine::Message request, size_t request_bytes,
+                     Session* session, Reply reply,
+                     std::chrono::steady_clock::time_point start);
+  // Adds a piece; returns the whole message text when the buffer completes.
+  Result<std::optional<std::string>> Feed(const engine::BufferFragment& piece);
+  void ReplyError(const Reply& reply, std::string code, std::string message);
+  void Subscribe(Session* session, const std::string& client_id,
+                 const std::string& document);
+
+  engine::Clock& clock_;
+  ServiceOptions options_;
+  Post post_;
+  Metrics& metrics_;
+  std::unique_ptr<GroupCommitStore> staged_;
+  std::unique_ptr<engine::Server> server_;
+
+  std::map<BufferKey, Buffer> buffers_;
+  size_t buffered_bytes_ = 0;
+  // document -> session -> client ids that session syncs it as.
+  std::map<std::string, std::map<Session*, std::set<std::string>>> watchers_;
+  struct Attached {
+    uint64_t id = 0;  // Tells a new session from a freed one at one address.
+    std::set<std::string> documents;
+  };
+  std::map<Session*, Attached> attached_;
+  uint64_t next_session_id_ = 1;
+};
+
+}  // namespace diffsync::server
+
+#endif  // DIFFSYNC_SERVER_SYNC_SERVICE_H_
