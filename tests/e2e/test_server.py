@@ -184,11 +184,14 @@ def test_health_and_metrics(diffsyncd):
     for name in ("diffsync_connections", "diffsync_syncs_total",
                  "diffsync_bytes_total", "diffsync_sync_seconds_bucket",
                  "diffsync_store_commit_seconds_bucket",
-                 "diffsync_errors_total"):
+                 "diffsync_errors_total", "diffsync_engine_hunks"):
         assert name in text, name
     syncs = [l for l in text.splitlines()
              if l.startswith("diffsync_syncs_total")]
     assert float(syncs[0].split()[-1]) >= 1
+    documents = [l for l in text.splitlines()
+                 if l.startswith("diffsync_documents ")]
+    assert float(documents[0].split()[-1]) >= 1
 
 
 def test_views_survive_a_clean_restart(diffsyncd):

@@ -98,6 +98,10 @@ class Server {
   // Clients whose views of `document` are loaded (for pushing changes).
   std::vector<std::string> ClientsOf(const std::string& document) const;
 
+  // Documents and views loaded in memory.
+  size_t loaded_documents() const { return documents_.size(); }
+  size_t loaded_views() const { return views_.size(); }
+
   // Verifies internal consistency (shadow lengths match anchors, versions
   // ordered, histories contiguous); for tests and simulations.
   Status CheckInvariants() const;
