@@ -32,6 +32,19 @@ void AppendStack(const ViewRecord& view, DocumentBlock& reply) {
 struct Anchor {
   ChangeSet to_document;
   int64_t revision = -1;
+
+  AnchorRecord ToRecord() const {
+    if (revision < 0) return {};
+    return {revision, to_document.ToDelta()};
+  }
+  // Unknown if the stored one does not fit `shadow` (then the next merge
+  // diffs, as after any loss of history).
+  static Anchor FromRecord(const AnchorRecord& record, const Text& shadow) {
+    if (record.revision < 0) return {};
+    Result<ChangeSet> change = ChangeSet::FromDelta(record.delta, shadow.size16());
+    if (!change.ok()) return {};
+    return {std::move(*change), record.revision};
+  }
 };
 
 struct Server::DocumentState {
@@ -56,16 +69,48 @@ struct Server::DocumentState {
   }
 
   void Record(const ChangeSet& applied, Text new_text, size_t limit) {
+    unsaved.push_back({name, revision, applied.base_length(), applied.ToDelta()});
     text = std::move(new_text);
     history.push_back(applied);
     ++revision;
     while (history.size() > limit) {
       history.pop_front();
       ++history_base;
+      trimmed = true;
     }
   }
 
-  DocumentRecord ToRecord() const { return {name, text, revision}; }
+  // Rebuilds the history from stored changes: the longest run that ends at
+  // `revision` and chains exactly onto the text.
+  void Restore(const std::vector<ChangeRecord>& changes) {
+    std::deque<ChangeSet> restored;
+    int64_t expected_target = text.size16();
+    int64_t next_revision = revision;
+    for (auto it = changes.rbegin(); it != changes.rend(); ++it) {
+      if (it->revision != next_revision - 1) break;
+      Result<ChangeSet> change = ChangeSet::FromDelta(it->delta, it->base_length);
+      if (!change.ok() || change->target_length() != expected_target) break;
+      expected_target = change->base_length();
+      restored.push_front(std::move(*change));
+      --next_revision;
+    }
+    history = std::move(restored);
+    history_base = next_revision;
+  }
+
+  // Moves what changed since the last save into `batch`.
+  void Save(WriteBatch& batch) {
+    batch.documents.push_back({name, text, revision});
+    std::move(unsaved.begin(), unsaved.end(), std::back_inserter(batch.changes));
+    unsaved.clear();
+    if (trimmed) batch.trimmed_changes.emplace_back(name, history_base);
+    trimmed = false;
+  }
+
+  // Changes recorded but not yet in a batch, and whether old ones were
+  // dropped from the history since.
+  std::vector<ChangeRecord> unsaved;
+  bool trimmed = false;
 };
 
 struct Server::ViewState {
@@ -94,6 +139,12 @@ Result<Server::DocumentState*> Server::GetDocument(const std::string& name,
     doc->text = (*loaded)->text;
     doc->revision = (*loaded)->revision;
     doc->history_base = doc->revision;
+    const int64_t from = std::max<int64_t>(
+        0, doc->revision - static_cast<int64_t>(options_.history_limit));
+    Result<std::vector<ChangeRecord>> changes =
+        store_.LoadChanges(name, from);
+    if (!changes.ok()) return changes.status();
+    doc->Restore(*changes);
   } else {
     *created = true;
   }
@@ -114,7 +165,12 @@ Result<Server::ViewState*> Server::GetView(const std::string& client_id,
     if (!loaded.ok()) return loaded.status();
     auto view = std::make_unique<ViewState>();
     existed = loaded->has_value();
-    if (existed) view->record = **loaded;
+    if (existed) {
+      view->record = **loaded;
+      view->anchor = Anchor::FromRecord(view->record.anchor, view->record.shadow);
+      view->backup_anchor = Anchor::FromRecord(view->record.backup_anchor,
+                                               view->record.backup_shadow);
+    }
     it = views_.emplace(key, std::move(view)).first;
   }
   ViewState* view = it->second.get();
@@ -162,6 +218,13 @@ Result<Message> Server::Handle(const Message& request) {
   return reply;
 }
 
+ViewRecord Server::SavedView(const ViewState& view) {
+  ViewRecord record = view.record;
+  record.anchor = view.anchor.ToRecord();
+  record.backup_anchor = view.backup_anchor.ToRecord();
+  return record;
+}
+
 Result<Message> Server::Push(const std::string& client_id,
                              const std::string& document) {
   Message message;
@@ -191,7 +254,7 @@ Result<Message> Server::Push(const std::string& client_id,
     c.sent_with = v.edit_stack.back().version;
   }
   WriteBatch batch;
-  batch.views.push_back(v);
+  batch.views.push_back(SavedView(view));
   if (Status s = store_.Commit(batch); !s.ok()) {
     view = before;
     return s.WithContext("store");
@@ -433,8 +496,8 @@ DocumentBlock Server::Process(const std::string& client_id,
     c.sent_with = v.edit_stack.back().version;
   }
   AppendStack(v, reply);
-  if (document_changed) batch.documents.push_back(doc.ToRecord());
-  batch.views.push_back(v);
+  if (document_changed) doc.Save(batch);
+  batch.views.push_back(SavedView(view));
   return reply;
 }
 

@@ -168,6 +168,10 @@ class FlakyStore final : public Store {
       const std::string& client_id, const std::string& document) override {
     return inner_.LoadView(client_id, document);
   }
+  Result<std::vector<ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) override {
+    return inner_.LoadChanges(document, from_revision);
+  }
   Status Commit(const WriteBatch& batch) override {
     if (fail_next_) {
       fail_next_ = false;

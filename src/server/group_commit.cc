@@ -1,6 +1,8 @@
 #include "server/group_commit.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 namespace diffsync::server {
 
@@ -22,10 +24,25 @@ GroupCommitStore::~GroupCommitStore() {
   thread_.join();
 }
 
+namespace {
+
+// Erases the entries of `document` from a map keyed (document, revision)
+// whose revision is below `below`.
+template <typename Map>
+void EraseChanges(Map& changes, const std::string& document, int64_t below) {
+  changes.erase(changes.lower_bound({document, INT64_MIN}),
+                changes.lower_bound({document, below}));
+}
+
+}  // namespace
+
 void GroupCommitStore::Merge(const engine::WriteBatch& batch, int64_t seq,
                              Batch& into) {
   for (const std::string& name : batch.deleted_documents) {
     into.documents[name] = {std::nullopt, seq};
+    into.deleted[name] = seq;
+    EraseChanges(into.changes, name, INT64_MAX);
+    into.trims.erase(name);
   }
   for (const auto& key : batch.deleted_views) {
     into.views[key] = {std::nullopt, seq};
@@ -35,6 +52,14 @@ void GroupCommitStore::Merge(const engine::WriteBatch& batch, int64_t seq,
   }
   for (const engine::ViewRecord& v : batch.views) {
     into.views[{v.client_id, v.document}] = {v, seq};
+  }
+  for (const engine::ChangeRecord& c : batch.changes) {
+    into.changes[{c.document, c.revision}] = {c, seq};
+  }
+  for (const auto& [name, first_kept] : batch.trimmed_changes) {
+    auto& trim = into.trims[name];
+    trim = {std::max(trim.record.value_or(0), first_kept), seq};
+    EraseChanges(into.changes, name, first_kept);
   }
   ++into.batches;
   into.up_to = seq;
@@ -56,6 +81,15 @@ engine::WriteBatch GroupCommitStore::ToWriteBatch(const Batch& batch) {
       out.deleted_views.push_back(key);
     }
   }
+  for (const auto& [name, seq] : batch.deleted) {
+    if (batch.documents.at(name).record) out.deleted_documents.push_back(name);
+  }
+  for (const auto& [key, staged] : batch.changes) {
+    out.changes.push_back(*staged.record);
+  }
+  for (const auto& [name, staged] : batch.trims) {
+    out.trimmed_changes.emplace_back(name, *staged.record);
+  }
   return out;
 }
 
@@ -71,6 +105,27 @@ Result<std::optional<engine::ViewRecord>> GroupCommitStore::LoadView(
   auto it = overlay_.views.find({client_id, document});
   if (it != overlay_.views.end()) return it->second.record;
   return durable_.LoadView(client_id, document);
+}
+
+Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
+    const std::string& document, int64_t from_revision) {
+  std::map<int64_t, engine::ChangeRecord> merged;
+  if (!overlay_.deleted.contains(document)) {
+    Result<std::vector<engine::ChangeRecord>> stored =
+        durable_.LoadChanges(document, from_revision);
+    if (!stored.ok()) return stored.status();
+    for (engine::ChangeRecord& c : *stored) merged[c.revision] = std::move(c);
+  }
+  for (auto it = overlay_.changes.lower_bound({document, from_revision});
+       it != overlay_.changes.end() && it->first.first == document; ++it) {
+    merged[it->first.second] = *it->second.record;
+  }
+  if (auto trim = overlay_.trims.find(document); trim != overlay_.trims.end()) {
+    merged.erase(merged.begin(), merged.lower_bound(*trim->second.record));
+  }
+  std::vector<engine::ChangeRecord> out;
+  for (auto& [revision, c] : merged) out.push_back(std::move(c));
+  return out;
 }
 
 Status GroupCommitStore::Commit(const engine::WriteBatch& batch) {
@@ -123,6 +178,12 @@ void GroupCommitStore::OnCommitted(int64_t up_to, const Status& status) {
                   [&](const auto& e) { return e.second.seq <= up_to; });
     std::erase_if(overlay_.views,
                   [&](const auto& e) { return e.second.seq <= up_to; });
+    std::erase_if(overlay_.changes,
+                  [&](const auto& e) { return e.second.seq <= up_to; });
+    std::erase_if(overlay_.trims,
+                  [&](const auto& e) { return e.second.seq <= up_to; });
+    std::erase_if(overlay_.deleted,
+                  [&](const auto& e) { return e.second <= up_to; });
     while (!waiters_.empty() && waiters_.begin()->first <= up_to) {
       auto done = std::move(waiters_.begin()->second);
       waiters_.erase(waiters_.begin());

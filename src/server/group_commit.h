@@ -58,6 +58,8 @@ class GroupCommitStore final : public engine::Store {
       const std::string& name) override;
   Result<std::optional<engine::ViewRecord>> LoadView(
       const std::string& client_id, const std::string& document) override;
+  Result<std::vector<engine::ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) override;
   // Stages the batch; always OK.
   Status Commit(const engine::WriteBatch& batch) override;
 
@@ -75,12 +77,21 @@ class GroupCommitStore final : public engine::Store {
     std::optional<Record> record;  // nullopt: deleted.
     int64_t seq = 0;
   };
+  using ChangeKey = std::pair<std::string, int64_t>;  // document, revision
   struct Batch {
     std::map<std::string, Staged<engine::DocumentRecord>> documents;
     std::map<ViewKey, Staged<engine::ViewRecord>> views;
+    std::map<ChangeKey, Staged<engine::ChangeRecord>> changes;
+    std::map<std::string, Staged<int64_t>> trims;  // First revision kept.
+    // Deleted documents, kept even if re-created later in the batch: the
+    // store must drop their old changes first.
+    std::map<std::string, int64_t> deleted;  // name -> seq
     int64_t batches = 0;
     int64_t up_to = 0;
-    bool empty() const { return documents.empty() && views.empty(); }
+    bool empty() const {
+      return documents.empty() && views.empty() && changes.empty() &&
+             trims.empty() && deleted.empty();
+    }
   };
   static void Merge(const engine::WriteBatch& batch, int64_t seq, Batch& into);
   static engine::WriteBatch ToWriteBatch(const Batch& batch);

@@ -116,6 +116,64 @@ TEST_F(GroupCommitTest, ADeleteThenRecreateInOneGroupKeepsTheLatest) {
   EXPECT_EQ(StoredText(durable_, "a"), "new");
 }
 
+std::vector<int64_t> Revisions(engine::Store& store, const std::string& doc) {
+  Result<std::vector<engine::ChangeRecord>> changes = store.LoadChanges(doc, 0);
+  std::vector<int64_t> out;
+  for (const auto& c : *changes) out.push_back(c.revision);
+  return out;
+}
+
+engine::WriteBatch ChangeBatch(const std::string& doc, int64_t first,
+                               int64_t count) {
+  engine::WriteBatch batch = DocumentBatch(doc, "t");
+  for (int64_t r = first; r < first + count; ++r) {
+    batch.changes.push_back({doc, r, 1, "=1"});
+  }
+  return batch;
+}
+
+TEST_F(GroupCommitTest, ChangesAreReadThroughTheOverlayAndTrimmed) {
+  ASSERT_TRUE(staged_.Commit(ChangeBatch("a", 0, 3)).ok());
+  bool done = false;
+  staged_.WhenDurable([&](Status s) { done = s.ok(); });
+  executor_.RunUntil([&] { return done; });
+  durable_.Hold();
+  ASSERT_TRUE(staged_.Commit(ChangeBatch("a", 3, 2)).ok());
+  durable_.WaitEntered(2);
+  engine::WriteBatch trim;
+  trim.trimmed_changes.emplace_back("a", 2);
+  ASSERT_TRUE(staged_.Commit(trim).ok());
+  EXPECT_EQ(Revisions(staged_, "a"), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(staged_.LoadChanges("a", 4)->size(), 1u);
+  done = false;
+  staged_.WhenDurable([&](Status s) { done = s.ok(); });
+  durable_.Release();
+  executor_.RunUntil([&] { return done; });
+  EXPECT_EQ(Revisions(durable_, "a"), (std::vector<int64_t>{2, 3, 4}));
+}
+
+TEST_F(GroupCommitTest, ADocumentDeletedAndRecreatedInOneGroupLosesOldChanges) {
+  ASSERT_TRUE(staged_.Commit(ChangeBatch("a", 0, 3)).ok());
+  bool done = false;
+  staged_.WhenDurable([&](Status s) { done = s.ok(); });
+  executor_.RunUntil([&] { return done; });
+  durable_.Hold();
+  ASSERT_TRUE(staged_.Commit(DocumentBatch("held", "x")).ok());
+  durable_.WaitEntered(2);
+  engine::WriteBatch remove;
+  remove.deleted_documents.push_back("a");
+  ASSERT_TRUE(staged_.Commit(remove).ok());
+  EXPECT_TRUE(Revisions(staged_, "a").empty());
+  ASSERT_TRUE(staged_.Commit(ChangeBatch("a", 0, 1)).ok());
+  EXPECT_EQ(Revisions(staged_, "a"), (std::vector<int64_t>{0}));
+  done = false;
+  staged_.WhenDurable([&](Status s) { done = s.ok(); });
+  durable_.Release();
+  executor_.RunUntil([&] { return done; });
+  EXPECT_EQ(Revisions(durable_, "a"), (std::vector<int64_t>{0}));
+  EXPECT_EQ(StoredText(durable_, "a"), "t");
+}
+
 TEST_F(GroupCommitTest, WaitingWithNothingStagedCompletesAtOnce) {
   bool done = false;
   staged_.WhenDurable([&](Status s) { done = s.ok(); });

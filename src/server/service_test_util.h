@@ -74,6 +74,11 @@ class GatedStore final : public engine::Store {
     std::lock_guard lock(mu_);
     return store_.LoadView(client_id, document);
   }
+  Result<std::vector<engine::ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) override {
+    std::lock_guard lock(mu_);
+    return store_.LoadChanges(document, from_revision);
+  }
   Status Commit(const engine::WriteBatch& batch) override {
     std::unique_lock lock(mu_);
     ++entered_;

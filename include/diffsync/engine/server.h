@@ -121,6 +121,8 @@ class Server {
   Result<DocumentState*> GetDocument(const std::string& name, bool* created);
   Result<ViewState*> GetView(const std::string& client_id,
                              const std::string& document);
+  // The view's record with its anchors, as stored.
+  static ViewRecord SavedView(const ViewState& view);
   DocumentBlock Process(const std::string& client_id,
                         const DocumentBlock& request, WriteBatch& batch);
 

@@ -32,6 +32,27 @@ struct DocumentRecord {
   friend bool operator==(const DocumentRecord&, const DocumentRecord&) = default;
 };
 
+// One change of a document's text, from revision `revision` to the next, as
+// a delta against the text at `revision` (`base_length` UTF-16 units). The
+// server keeps the recent ones to merge each client's edit exactly where it
+// was typed; they are stored so that this survives a restart.
+struct ChangeRecord {
+  std::string document;
+  int64_t revision = 0;
+  int64_t base_length = 0;
+  std::string delta;
+  friend bool operator==(const ChangeRecord&, const ChangeRecord&) = default;
+};
+
+// A shadow's exact relation to its document: the delta (against the shadow)
+// that turns it into the document's text at `revision`; revision < 0 when
+// unknown (then the next merge goes through a diff).
+struct AnchorRecord {
+  int64_t revision = -1;
+  std::string delta;
+  friend bool operator==(const AnchorRecord&, const AnchorRecord&) = default;
+};
+
 // One unacknowledged server edit, as sent on the wire.
 struct StackedEdit {
   char kind = 'd';  // 'd', 'D' (delta, overwrite delta) or 'R' (raw text).
@@ -62,18 +83,25 @@ struct ViewRecord {
   std::vector<StackedEdit> edit_stack;
   std::vector<PendingConflict> pending_conflicts;
   int64_t last_seen_millis = 0;
+  AnchorRecord anchor;         // Of the shadow.
+  AnchorRecord backup_anchor;  // Of the backup shadow.
   friend bool operator==(const ViewRecord&, const ViewRecord&) = default;
 };
 
-// What one request changed; applied atomically by Commit.
+// What one request changed; applied atomically by Commit: first the
+// deletions (a deleted document loses its changes too), then the rest.
 struct WriteBatch {
   std::vector<DocumentRecord> documents;
   std::vector<ViewRecord> views;
   std::vector<std::string> deleted_documents;
   std::vector<std::pair<std::string, std::string>> deleted_views;  // client, document
+  // Appended document changes, and per document the first revision whose
+  // change is still kept (older ones are deleted).
+  std::vector<ChangeRecord> changes;
+  std::vector<std::pair<std::string, int64_t>> trimmed_changes;
   bool empty() const {
     return documents.empty() && views.empty() && deleted_documents.empty() &&
-           deleted_views.empty();
+           deleted_views.empty() && changes.empty() && trimmed_changes.empty();
   }
 };
 
@@ -84,6 +112,10 @@ class Store {
       const std::string& name) = 0;
   virtual Result<std::optional<ViewRecord>> LoadView(
       const std::string& client_id, const std::string& document) = 0;
+  // The stored changes of `document` from revision `from_revision` on, in
+  // revision order.
+  virtual Result<std::vector<ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) = 0;
   // All or nothing; when it returns OK the batch is durable.
   virtual Status Commit(const WriteBatch& batch) = 0;
 };
@@ -94,6 +126,8 @@ class MemoryStore final : public Store {
       const std::string& name) override;
   Result<std::optional<ViewRecord>> LoadView(
       const std::string& client_id, const std::string& document) override;
+  Result<std::vector<ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) override;
   Status Commit(const WriteBatch& batch) override;
 
   size_t document_count() const { return documents_.size(); }
@@ -102,6 +136,7 @@ class MemoryStore final : public Store {
  private:
   std::map<std::string, DocumentRecord> documents_;
   std::map<std::pair<std::string, std::string>, ViewRecord> views_;
+  std::map<std::pair<std::string, int64_t>, ChangeRecord> changes_;
 };
 
 }  // namespace diffsync::engine
