@@ -117,8 +117,16 @@ struct Server::ViewState {
   ViewRecord record;
   Anchor anchor;
   Anchor backup_anchor;
-  // A push was sent and no request has come since (see Push).
-  bool push_outstanding = false;
+  // Set by Push until the next request: the shadow the push started from,
+  // to roll back to if the client ignored or lost the push. Kept apart from
+  // the backup, which a reply lost before the push may still need. Not
+  // stored: after a restart such a client is resynced instead.
+  struct PushBase {
+    Text shadow;
+    int64_t server_version = 0;
+    Anchor anchor;
+  };
+  std::optional<PushBase> push_base;
 };
 
 Server::Server(Store& store, Clock& clock, ServerOptions options)
@@ -233,7 +241,7 @@ Result<Message> Server::Push(const std::string& client_id,
   if (view_it == views_.end() || doc_it == documents_.end()) return message;
   ViewState& view = *view_it->second;
   const DocumentState& doc = *doc_it->second;
-  if (view.push_outstanding) return message;
+  if (view.push_base) return message;  // One outstanding push per view.
   std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
   if (to_doc ? to_doc->IsIdentity() : view.record.shadow == doc.text) {
     return message;
@@ -243,9 +251,7 @@ Result<Message> Server::Push(const std::string& client_id,
   }
   const ViewState before = view;
   ViewRecord& v = view.record;
-  v.backup_shadow = v.shadow;
-  v.backup_server_version = v.server_version;
-  view.backup_anchor = view.anchor;
+  view.push_base = ViewState::PushBase{v.shadow, v.server_version, view.anchor};
   v.edit_stack.push_back({'d', v.server_version, to_doc->ToDelta()});
   ++v.server_version;
   v.shadow = doc.text;
@@ -259,7 +265,6 @@ Result<Message> Server::Push(const std::string& client_id,
     view = before;
     return s.WithContext("store");
   }
-  view.push_outstanding = true;
   DocumentBlock block;
   block.document = document;
   block.version = v.client_version;
@@ -312,7 +317,6 @@ DocumentBlock Server::Process(const std::string& client_id,
   }
   DocumentState& doc = **doc_or;
   ViewState& view = **view_or;
-  view.push_outstanding = false;
   ViewRecord& v = view.record;
   const int64_t acked = request.version;
 
@@ -337,7 +341,16 @@ DocumentBlock Server::Process(const std::string& client_id,
     AppendStack(v, reply);
     return reply;
   }
-  if (acked != v.server_version && acked == v.backup_server_version) {
+  const std::optional<ViewState::PushBase> push_base = std::move(view.push_base);
+  view.push_base.reset();
+  if (acked != v.server_version && push_base &&
+      acked == push_base->server_version) {
+    // The client ignored (or lost) our push: roll back to where it started.
+    v.shadow = push_base->shadow;
+    v.server_version = push_base->server_version;
+    view.anchor = push_base->anchor;
+    v.edit_stack.clear();
+  } else if (acked != v.server_version && acked == v.backup_server_version) {
     // The client did not receive our last reply: roll back to the backup.
     v.shadow = v.backup_shadow;
     v.server_version = v.backup_server_version;
@@ -535,9 +548,13 @@ Status Server::CheckInvariants() const {
     if (v.backup_server_version > v.server_version) {
       return Status::Internal(where + ": backup is newer than the shadow");
     }
+    // Versions increase; a full text (R) does not consume one, so the edit
+    // after it may carry the same version.
     for (size_t i = 1; i < v.edit_stack.size(); ++i) {
-      if (v.edit_stack[i].version <= v.edit_stack[i - 1].version &&
-          v.edit_stack[i].kind != 'R') {
+      const StackedEdit& prev = v.edit_stack[i - 1];
+      const StackedEdit& next = v.edit_stack[i];
+      if (next.version < prev.version ||
+          (next.version == prev.version && prev.kind != 'R' && next.kind != 'R')) {
         return Status::Internal(where + ": edit stack out of order");
       }
     }

@@ -200,6 +200,8 @@ struct NetStats {
   int64_t client_resyncs = 0;        // Replies that put a client out of step.
   int64_t client_dropped_hunks = 0;  // Client hunks that lost to the server's.
   int64_t conflicts_reported = 0;    // c: lines clients received (distinct).
+  int64_t pushes_applied = 0;  // Pushes a client applied (it was idle).
+  int64_t pushes_ignored = 0;  // Pushes that came while a request was out.
 
   NetStats& operator+=(const NetStats& o) {
     requests += o.requests;
@@ -214,6 +216,8 @@ struct NetStats {
     client_resyncs += o.client_resyncs;
     client_dropped_hunks += o.client_dropped_hunks;
     conflicts_reported += o.conflicts_reported;
+    pushes_applied += o.pushes_applied;
+    pushes_ignored += o.pushes_ignored;
     return *this;
   }
 };
@@ -226,7 +230,8 @@ inline std::ostream& operator<<(std::ostream& os, const NetStats& s) {
             << ", store failures " << s.store_failures << ", client resyncs "
             << s.client_resyncs << ", client dropped hunks "
             << s.client_dropped_hunks << ", conflicts reported "
-            << s.conflicts_reported;
+            << s.conflicts_reported << ", pushes applied " << s.pushes_applied
+            << ", pushes ignored " << s.pushes_ignored;
 }
 
 inline void Accumulate(Server::Stats& total, const Server::Stats& s) {
@@ -252,6 +257,10 @@ struct Options {
   // A client idle this many ticks (drawn per client in [1, max_poll]) syncs
   // even if nobody asked it to, as MobWrite's clients poll.
   int64_t max_poll = 8;
+  // After each request, the server pushes the document's news to the other
+  // clients (Server::Push), over the same faulty network; a client applies a
+  // push only when it has no request in flight, as docs/PROTOCOL.md says.
+  bool pushes = false;
 };
 
 class Simulation {
@@ -399,6 +408,7 @@ class Simulation {
     bool to_server = true;
     int client = 0;
     uint64_t request_id = 0;
+    bool push = false;
     std::string wire;
     bool operator>(const Packet& o) const {
       return std::tie(deliver_at, order) > std::tie(o.deliver_at, o.order);
@@ -527,11 +537,39 @@ class Simulation {
     } else {
       Send(std::move(back));
     }
+    if (options_.pushes) PushToOthers(p.client);
+  }
+
+  void PushToOthers(int sender) {
+    for (int j = 0; j < clients() && !failure_; ++j) {
+      if (j == sender) continue;
+      Result<Message> push = server_.Push(clients_[j].id, options_.document);
+      if (!push.ok()) {
+        Log("server failed a push to " + clients_[j].id);
+        continue;
+      }
+      if (push->documents.empty()) continue;
+      Result<std::string> wire = EncodeMessage(*push);
+      if (!wire.ok()) return Fail("encoding a push: " + wire.status().ToString());
+      Log("push to " + clients_[j].id + ": " + Printable(*wire));
+      Packet p{.to_server = false, .client = j, .push = true,
+               .wire = std::move(*wire)};
+      if (immediate_) {
+        ClientReceives(p);
+      } else {
+        Send(std::move(p));
+      }
+    }
   }
 
   void ClientReceives(const Packet& p) {
     Client& c = clients_[p.client];
-    if (!c.awaiting || p.request_id != c.request_id) {
+    if (p.push && c.awaiting) {
+      ++stats_.pushes_ignored;
+      Log("push to " + c.id + " ignored: a request is in flight");
+      return;
+    }
+    if (!p.push && (!c.awaiting || p.request_id != c.request_id)) {
       ++stats_.stale_replies;
       Log("stale reply to " + c.id + " discarded");
       return;
@@ -543,8 +581,12 @@ class Simulation {
       return Fail(c.id + " got a reply with " +
                   std::to_string(reply->documents.size()) + " blocks");
     }
-    c.awaiting = false;
-    ++stats_.replies;
+    if (p.push) {
+      ++stats_.pushes_applied;
+    } else {
+      c.awaiting = false;
+      ++stats_.replies;
+    }
     Result<ReplyEffects> fx = c.doc.HandleReply(reply->documents[0]);
     if (!fx.ok()) return Fail(c.id + " failed a reply: " + fx.status().ToString());
     if (Status s = c.doc.CheckInvariants(); !s.ok()) {

@@ -94,6 +94,7 @@ struct RunConfig {
   int64_t edit_ticks = 0;
   double edit_rate = 0;
   sim::Faults faults;
+  bool pushes = false;
 };
 
 RunConfig DrawConfig(uint64_t seed) {
@@ -106,6 +107,7 @@ RunConfig DrawConfig(uint64_t seed) {
   c.edit_ticks = rng.Between(20, 150);
   c.edit_rate = 0.05 * static_cast<double>(rng.Between(1, 10));
   c.faults = sim::Faults::Random(rng);
+  c.pushes = rng.Chance(0.5);
   return c;
 }
 
@@ -115,7 +117,8 @@ std::string Describe(uint64_t seed, const RunConfig& c) {
      << "): clients=" << c.clients << " single_writer=" << c.single_writer
      << " checksums=" << c.checksums << " cold_start=" << c.cold_start
      << " edit_ticks=" << c.edit_ticks
-     << " edit_rate=" << c.edit_rate << " " << c.faults;
+     << " edit_rate=" << c.edit_rate << " pushes=" << c.pushes << " "
+     << c.faults;
   return os.str();
 }
 
@@ -125,6 +128,7 @@ RunResult RunSeed(uint64_t seed) {
   options.clients = config.clients;
   options.faults = config.faults;
   options.client.send_checksums = config.checksums;
+  options.pushes = config.pushes;
   sim::Simulation s(seed, options);
   RunResult result;
   auto fail = [&](std::string what, std::string kind = "engine error") {

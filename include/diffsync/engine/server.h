@@ -74,11 +74,11 @@ class Server {
   // message when there is nothing to push, the view is not loaded, or an
   // earlier push is not yet answered by a request.
   //
-  // The push saves the shadow as the backup, so a push that crosses the
+  // The push keeps the shadow it started from, so a push that crosses the
   // client's next request (the client must ignore a push that arrives while
-  // it waits for a reply) or that is lost is undone by the usual rollback.
-  // At most one push is outstanding per view, since one backup can undo only
-  // one step.
+  // it waits for a reply) or that is lost is rolled back like a lost reply;
+  // the backup shadow stays for a reply lost before the push. At most one
+  // push is outstanding per view, as one saved shadow undoes one step.
   Result<Message> Push(const std::string& client_id,
                        const std::string& document);
 
