@@ -65,6 +65,12 @@ Result<std::optional<engine::ViewRecord>> FaultInjectionStore::LoadView(
   return inner_.LoadView(client_id, document);
 }
 
+Result<std::vector<engine::ChangeRecord>> FaultInjectionStore::LoadChanges(
+    const std::string& document, int64_t from_revision) {
+  if (std::optional<Status> fault = NextLoadFault()) return *fault;
+  return inner_.LoadChanges(document, from_revision);
+}
+
 Status FaultInjectionStore::Commit(const engine::WriteBatch& batch) {
   if (std::optional<Status> fault = NextCommitFault()) return *fault;
   return inner_.Commit(batch);

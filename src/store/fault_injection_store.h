@@ -12,7 +12,8 @@
 //   This is the process dying before the commit was durable: whoever held
 //   state in memory (the engine::Server) must be discarded and a new one made
 //   over the store after Restart(), as after a real restart.
-// - FailNthLoad: one LoadDocument or LoadView fails with kIoError.
+// - FailNthLoad: one load (LoadDocument, LoadView or LoadChanges) fails with
+//   kIoError.
 //
 // Thread safety: thread-safe if the wrapped store is; the fault state has its
 // own mutex, which is not held while the wrapped store runs.
@@ -31,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "diffsync/engine/store.h"
 #include "diffsync/status.h"
@@ -45,6 +47,8 @@ class FaultInjectionStore final : public engine::Store {
       const std::string& name) override;
   Result<std::optional<engine::ViewRecord>> LoadView(
       const std::string& client_id, const std::string& document) override;
+  Result<std::vector<engine::ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) override;
   Status Commit(const engine::WriteBatch& batch) override;
 
   void FailNthCommit(int64_t n, Status status = Status::Unavailable(
@@ -63,7 +67,7 @@ class FaultInjectionStore final : public engine::Store {
     int64_t commits = 0;            // Calls of Commit.
     int64_t forwarded_commits = 0;  // Passed on (and their result returned).
     int64_t failed_commits = 0;     // Injected failures, crashes included.
-    int64_t loads = 0;
+    int64_t loads = 0;              // Of documents, views and changes.
     int64_t failed_loads = 0;
   };
   Counters counters() const;

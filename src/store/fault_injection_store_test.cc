@@ -18,6 +18,7 @@
 namespace diffsync::store {
 namespace {
 
+using engine::ChangeRecord;
 using engine::ClientDocument;
 using engine::DocumentRecord;
 using engine::ManualClock;
@@ -95,12 +96,25 @@ TEST(FaultInjectionStore, ACrashDropsTheCommitAndDownsTheStoreUntilRestart) {
 TEST(FaultInjectionStore, FailsTheNthLoad) {
   MemoryStore disk;
   FaultInjectionStore store(disk);
-  ASSERT_TRUE(store.Commit(DocBatch("a", 3)).ok());
+  WriteBatch batch = DocBatch("a", 3);
+  batch.changes = {{"a", 1, 0, "+a"}, {"a", 2, 1, "=1\t+a"}};
+  ASSERT_TRUE(store.Commit(batch).ok());
   store.FailNthLoad(2);
   EXPECT_TRUE(store.LoadDocument("a").ok());
   EXPECT_EQ(store.LoadView("c", "a").status().code(), StatusCode::kIoError);
   EXPECT_EQ(Revision(store, "a"), 3);
-  EXPECT_EQ(store.counters().failed_loads, 1);
+  store.FailNthLoad(2);
+  Result<std::vector<ChangeRecord>> changes = store.LoadChanges("a", 2);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  EXPECT_EQ(*changes, std::vector<ChangeRecord>{batch.changes[1]});
+  EXPECT_EQ(store.LoadChanges("a", 0).status().code(), StatusCode::kIoError);
+  EXPECT_EQ(store.counters().loads, 5);
+  EXPECT_EQ(store.counters().failed_loads, 2);
+
+  store.CrashBeforeNthCommit(1);
+  EXPECT_FALSE(store.Commit(DocBatch("b", 1)).ok());
+  EXPECT_EQ(store.LoadChanges("a", 0).status().code(),
+            StatusCode::kUnavailable);
 }
 
 // A server over a disk that fails: the failed request is not acknowledged,
@@ -202,11 +216,47 @@ TEST_F(ServerOverFaultyDisk, ACrashBeforeTheCommitLosesNothingAcknowledged) {
   EXPECT_EQ(alice.text().ToString(), "zero one two");
   EXPECT_EQ(bob.text().ToString(), "zero one two");
   EXPECT_EQ(server_->stats().resyncs, 0);
+  // The restarted server merged both from the stored history and anchors.
+  EXPECT_EQ(server_->stats().diffed_merges, 0);
+}
+
+// After a restart the first request loads the document, its changes and the
+// view; whichever of those loads fails, the request acknowledges nothing and
+// its retry merges exactly (a failed load of the changes must not leave a
+// document without its history behind).
+TEST_F(ServerOverFaultyDisk, AFailedLoadAfterARestartFailsOnlyThatRequest) {
+  ClientDocument alice("doc"), bob("doc");
+  ASSERT_TRUE(alice.Replace(0, 0, "ab|ab|").ok());
+  ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+  ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+  for (int64_t n = 1; n <= 3; ++n) {
+    SCOPED_TRACE("load " + std::to_string(n) + " fails");
+    // Bob adds a copy in front; alice, not told, types into her first copy.
+    ASSERT_TRUE(bob.Replace(0, 0, "ab|").ok());
+    ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+    const std::string before = Stored("doc");
+    ASSERT_TRUE(alice.Replace(1, 0, std::to_string(n)).ok());
+    Start();
+    faulty_->FailNthLoad(n);
+    Status s = Sync(*server_, "alice", alice, /*deliver_reply=*/false);
+    EXPECT_EQ(faulty_->counters().failed_loads, 1);
+    EXPECT_EQ(Stored("doc"), before);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(Sync(*server_, "alice", alice).ok());
+    ASSERT_TRUE(Sync(*server_, "bob", bob).ok());
+    EXPECT_EQ(alice.pending_edits(), 0u);
+    EXPECT_EQ(alice.text().ToString(), Stored("doc"));
+    EXPECT_EQ(bob.text().ToString(), Stored("doc"));
+    EXPECT_EQ(server_->stats().diffed_merges, 0);
+    EXPECT_EQ(server_->stats().resyncs, 0);
+  }
+  EXPECT_EQ(Stored("doc"), "ab|a3b|a2b|a1b|ab|");
 }
 
 // Seeded: clients insert unique markers while commits fail, replies are
 // lost and the server restarts. Once the faults stop, every client converges
-// on a text holding every marker exactly once, with no full resync.
+// on a text holding every marker exactly once, with no full resync, and
+// every merge was exact.
 TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
   std::mt19937_64 rng(test_util::TestSeed(20240901));
   auto below = [&](uint64_t n) { return rng() % n; };
@@ -218,7 +268,7 @@ TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
   for (int c = 0; c < kClients; ++c) {
     ASSERT_TRUE(Sync(*server_, "client" + std::to_string(c), docs[c]).ok());
   }
-  int64_t resyncs = 0, failures = 0, restarts = 0;
+  int64_t resyncs = 0, diffed_merges = 0, failures = 0, restarts = 0;
   for (int step = 0; step < 300; ++step) {
     const int c = static_cast<int>(below(kClients));
     ClientDocument& doc = docs[c];
@@ -249,6 +299,7 @@ TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
     faulty_->Heal();  // An armed fault the request did not reach is dropped.
     if (fault < 13 || below(50) == 0) {
       resyncs += server_->stats().resyncs;
+      diffed_merges += server_->stats().diffed_merges;
       ++restarts;
       Start();
     }
@@ -266,6 +317,7 @@ TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
     }
   }
   resyncs += server_->stats().resyncs;
+  diffed_merges += server_->stats().diffed_merges;
   ASSERT_TRUE(converged);
   const std::string final_text = Stored("doc");
   for (const std::string& m : markers) {
@@ -275,6 +327,8 @@ TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
         << m << " duplicated";
   }
   EXPECT_EQ(resyncs, 0);
+  // Failed commits and restarts never cost the exact merge.
+  EXPECT_EQ(diffed_merges, 0);
   EXPECT_GT(failures, 0);
   EXPECT_GT(restarts, 0);
 }

@@ -13,6 +13,8 @@
 namespace diffsync::store {
 namespace {
 
+using engine::AnchorRecord;
+using engine::ChangeRecord;
 using engine::DocumentRecord;
 using engine::PendingConflict;
 using engine::StackedEdit;
@@ -24,9 +26,13 @@ using engine::WriteBatch;
 // switches to WAL) some other program's database.
 constexpr int64_t kApplicationId = 0x4453594E;
 
-// The schema of version 1; docs/STORAGE.md explains every column. STRICT
-// makes SQLite refuse a value of the wrong type instead of storing it.
-constexpr const char* kCreateSchema = R"sql(
+// The schema, as the steps that took it from each version to the next:
+// step i turns a file of version i into one of version i + 1, inside Open's
+// transaction. A new file runs every step, so a created file and a migrated
+// one have the very same schema. docs/STORAGE.md explains every column.
+// STRICT makes SQLite refuse a value of the wrong type instead of storing it.
+constexpr std::array<const char*, SqliteStore::kSchemaVersion> kMigrations = {
+    R"sql(
 CREATE TABLE documents (
   name TEXT NOT NULL PRIMARY KEY,
   text TEXT NOT NULL,
@@ -46,19 +52,47 @@ CREATE TABLE views (
   PRIMARY KEY (client_id, document)
 ) STRICT;
 CREATE INDEX views_by_last_seen ON views (last_seen_millis);
-)sql";
+)sql",
+    // Version 2: each document's recent changes and each view's anchors, so
+    // that merges after a restart stay exact. The views of a version-1 file
+    // get unknown anchors (NULL), which is what they had in memory.
+    R"sql(
+ALTER TABLE views ADD COLUMN anchor_revision INTEGER
+  CHECK (anchor_revision >= 0);
+ALTER TABLE views ADD COLUMN anchor_delta TEXT
+  CHECK ((anchor_delta IS NULL) = (anchor_revision IS NULL));
+ALTER TABLE views ADD COLUMN backup_anchor_revision INTEGER
+  CHECK (backup_anchor_revision >= 0);
+ALTER TABLE views ADD COLUMN backup_anchor_delta TEXT
+  CHECK (CASE WHEN backup_anchor_revision IS NULL
+              THEN backup_anchor_delta IS NULL
+              ELSE backup_anchor_delta IS NOT NULL OR
+                   backup_anchor_revision IS anchor_revision END);
+CREATE TABLE changes (
+  document TEXT NOT NULL,
+  revision INTEGER NOT NULL CHECK (revision >= 0),
+  base_length INTEGER NOT NULL CHECK (base_length >= 0),
+  delta TEXT NOT NULL,
+  PRIMARY KEY (document, revision)
+) STRICT, WITHOUT ROWID;
+)sql",
+};
 
 // The statements a connection prepares once and reuses.
 enum class Sql : size_t {
   kBegin,
   kCommit,
   kDeleteDocument,
+  kDeleteDocumentChanges,
   kDeleteView,
   kUpsertDocument,
   kUpsertView,
+  kUpsertChange,
+  kTrimChanges,
   kDeleteIdleViews,
   kLoadDocument,
   kLoadView,
+  kLoadChanges,
   kListDocuments,
   kCounts,
   kEnd,
@@ -71,14 +105,16 @@ constexpr std::array<const char*, static_cast<size_t>(Sql::kEnd)> kSql = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "DELETE FROM documents WHERE name = ?1",
+    "DELETE FROM changes WHERE document = ?1",
     "DELETE FROM views WHERE client_id = ?1 AND document = ?2",
     "INSERT INTO documents (name, text, revision) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (name) DO UPDATE SET text = excluded.text, "
     "revision = excluded.revision",
     "INSERT INTO views (client_id, document, shadow, client_version, "
     "server_version, backup_shadow, backup_server_version, edit_stack, "
-    "pending_conflicts, last_seen_millis) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "pending_conflicts, last_seen_millis, anchor_revision, anchor_delta, "
+    "backup_anchor_revision, backup_anchor_delta) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
     "ON CONFLICT (client_id, document) DO UPDATE SET "
     "shadow = excluded.shadow, client_version = excluded.client_version, "
     "server_version = excluded.server_version, "
@@ -86,23 +122,40 @@ constexpr std::array<const char*, static_cast<size_t>(Sql::kEnd)> kSql = {
     "backup_server_version = excluded.backup_server_version, "
     "edit_stack = excluded.edit_stack, "
     "pending_conflicts = excluded.pending_conflicts, "
-    "last_seen_millis = excluded.last_seen_millis",
+    "last_seen_millis = excluded.last_seen_millis, "
+    "anchor_revision = excluded.anchor_revision, "
+    "anchor_delta = excluded.anchor_delta, "
+    "backup_anchor_revision = excluded.backup_anchor_revision, "
+    "backup_anchor_delta = excluded.backup_anchor_delta",
+    "INSERT INTO changes (document, revision, base_length, delta) "
+    "VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (document, revision) DO UPDATE SET "
+    "base_length = excluded.base_length, delta = excluded.delta",
+    "DELETE FROM changes WHERE document = ?1 AND revision < ?2",
     "DELETE FROM views WHERE last_seen_millis < ?1",
     "SELECT text, revision FROM documents WHERE name = ?1",
     "SELECT shadow, client_version, server_version, backup_shadow, "
-    "backup_server_version, edit_stack, pending_conflicts, last_seen_millis "
+    "backup_server_version, edit_stack, pending_conflicts, last_seen_millis, "
+    "anchor_revision, anchor_delta, backup_anchor_revision, "
+    "backup_anchor_delta "
     "FROM views WHERE client_id = ?1 AND document = ?2",
+    "SELECT revision, base_length, delta FROM changes "
+    "WHERE document = ?1 AND revision >= ?2 ORDER BY revision",
     "SELECT name FROM documents ORDER BY name",
-    // One statement reads one snapshot, so the two counts agree.
-    "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM views)",
+    // One statement reads one snapshot, so the counts agree.
+    "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM views), "
+    "(SELECT count(*) FROM changes)",
 };
 
 constexpr std::initializer_list<Sql> kWriterSql = {
-    Sql::kBegin,          Sql::kCommit,         Sql::kDeleteDocument,
-    Sql::kDeleteView,     Sql::kUpsertDocument, Sql::kUpsertView,
-    Sql::kDeleteIdleViews};
+    Sql::kBegin,          Sql::kCommit,
+    Sql::kDeleteDocument, Sql::kDeleteDocumentChanges,
+    Sql::kDeleteView,     Sql::kUpsertDocument,
+    Sql::kUpsertView,     Sql::kUpsertChange,
+    Sql::kTrimChanges,    Sql::kDeleteIdleViews};
 constexpr std::initializer_list<Sql> kReaderSql = {
-    Sql::kLoadDocument, Sql::kLoadView, Sql::kListDocuments, Sql::kCounts};
+    Sql::kLoadDocument, Sql::kLoadView, Sql::kLoadChanges, Sql::kListDocuments,
+    Sql::kCounts};
 
 StatusCode CodeOf(int rc) {
   switch (rc & 0xff) {
@@ -136,6 +189,11 @@ std::string DocumentName(std::string_view name) {
 std::string ViewName(std::string_view client_id, std::string_view document) {
   return "view (\"" + std::string(client_id) + "\", \"" +
          std::string(document) + "\")";
+}
+
+std::string ChangeName(std::string_view document, int64_t revision) {
+  return "change (\"" + std::string(document) + "\", " +
+         std::to_string(revision) + ")";
 }
 
 // The blob columns (docs/STORAGE.md): unsigned LEB128 varints, signed
@@ -389,6 +447,45 @@ Result<Text> ReadText(const Query& q, int col, std::string_view row,
   return text;
 }
 
+// A TEXT column that is not a document text (a delta), checked as UTF-8.
+Result<std::string> ReadString(const Query& q, int col, std::string_view row,
+                               std::string_view column) {
+  const std::string_view bytes = q.Column(col);
+  if (Status s = dmp::internal::ValidateUtf8(bytes, column); !s.ok()) {
+    return Status::Corruption(std::string(row) + ": " + s.message());
+  }
+  return std::string(bytes);
+}
+
+// An anchor's two columns: NULL, NULL when unknown.
+void BindAnchor(const AnchorRecord& anchor, Query& q) {
+  if (anchor.revision < 0) {
+    q.Null().Null();
+  } else {
+    q.Int(anchor.revision).Text(anchor.delta);
+  }
+}
+
+// The backup anchor's columns: as BindAnchor, except that its delta is NULL
+// when it is the anchor itself (the usual case: the last reply was
+// acknowledged), so that the delta is stored once.
+void BindBackupAnchor(const AnchorRecord& backup, const AnchorRecord& anchor,
+                      Query& q) {
+  if (backup.revision >= 0 && backup == anchor) {
+    q.Int(backup.revision).Null();
+  } else {
+    BindAnchor(backup, q);
+  }
+}
+
+Result<AnchorRecord> ReadAnchor(const Query& q, int col, std::string_view row,
+                                std::string_view column) {
+  if (q.IsNull(col)) return AnchorRecord{};
+  Result<std::string> delta = ReadString(q, col + 1, row, column);
+  if (!delta.ok()) return delta.status();
+  return AnchorRecord{q.ColumnInt(col), std::move(*delta)};
+}
+
 }  // namespace
 
 // One SQLite connection and its prepared statements. Not thread-safe: the
@@ -522,7 +619,8 @@ class SqliteStore::Connection {
 };
 
 // One transaction, so two processes opening a new file at once cannot both
-// create the schema.
+// create the schema, and a migration interrupted by a crash leaves the file
+// as it was.
 Status SqliteStore::Connection::PrepareSchema() {
   if (Status s = Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
   auto refuse = [&](Status s) {
@@ -540,10 +638,11 @@ Status SqliteStore::Connection::PrepareSchema() {
   if (!objects.ok()) return refuse(objects.status());
 
   const bool empty = *version == 0 && *app_id == 0 && *objects == 0;
-  if (!empty && *app_id != kApplicationId) {
+  if (!empty && (*app_id != kApplicationId || *version == 0)) {
     return refuse(Status::FailedPrecondition(
         path_ + ": not a DiffSync store (application id " +
-        std::to_string(*app_id) + ", " + std::to_string(*objects) +
+        std::to_string(*app_id) + ", schema version " +
+        std::to_string(*version) + ", " + std::to_string(*objects) +
         " schema objects); refusing to change it"));
   }
   if (*version > kSchemaVersion) {
@@ -552,10 +651,14 @@ Status SqliteStore::Connection::PrepareSchema() {
         " is newer than this build's (" + std::to_string(kSchemaVersion) +
         "); open it with a newer DiffSync"));
   }
-  if (empty) {
-    if (Status s = Exec(kCreateSchema, "create schema"); !s.ok()) {
-      return refuse(s);
-    }
+  for (int64_t from = *version; from < kSchemaVersion; ++from) {
+    const std::string what = from == 0 ? std::string("create schema")
+                                       : "migrate schema from version " +
+                                             std::to_string(from) + " to " +
+                                             std::to_string(from + 1);
+    if (Status s = Exec(kMigrations[from], what); !s.ok()) return refuse(s);
+  }
+  if (*version < kSchemaVersion) {
     const std::string pragmas =
         "PRAGMA application_id = " + std::to_string(kApplicationId) +
         "; PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
@@ -569,9 +672,11 @@ Status SqliteStore::Connection::PrepareSchema() {
 
 Status SqliteStore::Connection::Write(const WriteBatch& batch) {
   for (const std::string& name : batch.deleted_documents) {
-    Query q(Statement(Sql::kDeleteDocument));
-    q.Text(name);
-    if (Status s = Run(q, "delete " + DocumentName(name)); !s.ok()) return s;
+    for (Sql sql : {Sql::kDeleteDocument, Sql::kDeleteDocumentChanges}) {
+      Query q(Statement(sql));
+      q.Text(name);
+      if (Status s = Run(q, "delete " + DocumentName(name)); !s.ok()) return s;
+    }
   }
   for (const auto& [client_id, document] : batch.deleted_views) {
     Query q(Statement(Sql::kDeleteView));
@@ -605,7 +710,25 @@ Status SqliteStore::Connection::Write(const WriteBatch& batch) {
     }
     q.Int(v.backup_server_version).Blob(stack).Blob(conflicts);
     q.Int(v.last_seen_millis);
+    BindAnchor(v.anchor, q);
+    BindBackupAnchor(v.backup_anchor, v.anchor, q);
     if (Status s = Run(q, "write " + ViewName(v.client_id, v.document));
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (const ChangeRecord& c : batch.changes) {
+    Query q(Statement(Sql::kUpsertChange));
+    q.Text(c.document).Int(c.revision).Int(c.base_length).Text(c.delta);
+    if (Status s = Run(q, "write " + ChangeName(c.document, c.revision));
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (const auto& [document, first_kept] : batch.trimmed_changes) {
+    Query q(Statement(Sql::kTrimChanges));
+    q.Text(document).Int(first_kept);
+    if (Status s = Run(q, "trim the changes of " + DocumentName(document));
         !s.ok()) {
       return s;
     }
@@ -712,7 +835,41 @@ Result<std::optional<ViewRecord>> SqliteStore::LoadView(
   }
   v.pending_conflicts = std::move(*conflicts);
   v.last_seen_millis = q.ColumnInt(7);
+  Result<AnchorRecord> anchor = ReadAnchor(q, 8, row, "anchor_delta");
+  if (!anchor.ok()) return anchor.status();
+  v.anchor = std::move(*anchor);
+  if (!q.IsNull(10) && q.IsNull(11)) {
+    v.backup_anchor = v.anchor;
+  } else {
+    Result<AnchorRecord> backup = ReadAnchor(q, 10, row, "backup_anchor_delta");
+    if (!backup.ok()) return backup.status();
+    v.backup_anchor = std::move(*backup);
+  }
   return std::optional<ViewRecord>(std::move(v));
+}
+
+Result<std::vector<ChangeRecord>> SqliteStore::LoadChanges(
+    const std::string& document, int64_t from_revision) {
+  std::lock_guard lock(read_mu_);
+  Query q(reader_->Statement(Sql::kLoadChanges));
+  q.Text(document).Int(from_revision);
+  std::vector<ChangeRecord> changes;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    const int64_t revision = q.ColumnInt(0);
+    const std::string_view delta = q.Column(2);
+    // The row's name is made only for the error: a load reads up to
+    // history_limit rows.
+    if (Status s = dmp::internal::ValidateUtf8(delta, "delta"); !s.ok()) {
+      return Status::Corruption(path_ + ": " + ChangeName(document, revision) +
+                                ": " + s.message());
+    }
+    changes.push_back({document, revision, q.ColumnInt(1), std::string(delta)});
+  }
+  if (rc != SQLITE_DONE) {
+    return reader_->Error(rc, "load the changes of " + DocumentName(document));
+  }
+  return changes;
 }
 
 Status SqliteStore::Commit(const WriteBatch& batch) {
@@ -749,7 +906,7 @@ Result<StoreCounts> SqliteStore::Counts() {
   Query q(reader_->Statement(Sql::kCounts));
   const int rc = q.Step();
   if (rc != SQLITE_ROW) return reader_->Error(rc, "count");
-  return StoreCounts{q.ColumnInt(0), q.ColumnInt(1)};
+  return StoreCounts{q.ColumnInt(0), q.ColumnInt(1), q.ColumnInt(2)};
 }
 
 }  // namespace diffsync::store

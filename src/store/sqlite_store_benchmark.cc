@@ -10,6 +10,13 @@
 //       WriteBatch and committed. K = 1 is a commit per request; K = 64 is
 //       group commit under load. Time is per commit (transaction);
 //       batches_per_second is the throughput in requests.
+//   commit_with_history/batches_per_txn:K/doc_bytes:B  The same, plus what
+//       schema version 2 adds to each request's batch: the view's anchors
+//       (the backup's shared with the shadow's), one appended change and,
+//       once the document has kHistory changes stored, the trim of its
+//       oldest. The server keeps up to ServerOptions::history_limit (4096)
+//       changes; a trim deletes one row whatever the limit, so a small one
+//       reaches the steady state sooner.
 //
 // The file is created in a fresh directory under DIFFSYNC_BENCH_DIR (default:
 // the system's temporary directory), so the numbers are those of that
@@ -49,8 +56,10 @@ std::string BenchDir() {
 // Request `i`'s batch: client and document i % kKeys, so the table holds
 // kKeys documents and views and every write is an update, as in steady
 // state.
-void AddRequest(int64_t i, const Text& text, WriteBatch& batch) {
+void AddRequest(int64_t i, const Text& text, bool with_history,
+                WriteBatch& batch) {
   constexpr int64_t kKeys = 256;
+  constexpr int64_t kHistory = 16;
   const std::string name = "doc" + std::to_string(i % kKeys);
   batch.documents.push_back({name, text, i});
   ViewRecord v;
@@ -63,10 +72,17 @@ void AddRequest(int64_t i, const Text& text, WriteBatch& batch) {
   v.backup_server_version = i;
   v.edit_stack = {{'d', i, "=100\t+typed\t=20"}};
   v.last_seen_millis = 1'700'000'000'000 + i;
+  if (with_history) {
+    v.anchor = {i + 1, "=" + std::to_string(text.size16())};
+    v.backup_anchor = v.anchor;
+    batch.changes.push_back({name, i, text.size16() - 5, "=100\t+typed\t=20"});
+    const int64_t first_kept = i - (kHistory - 1) * kKeys;
+    if (first_kept > 0) batch.trimmed_changes.emplace_back(name, first_kept);
+  }
   batch.views.push_back(std::move(v));
 }
 
-void BM_Commit(benchmark::State& state) {
+void Commit(benchmark::State& state, bool with_history) {
   const int64_t per_txn = state.range(0);
   const auto doc_bytes = static_cast<size_t>(state.range(1));
   const std::string dir = BenchDir();
@@ -88,7 +104,9 @@ void BM_Commit(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     WriteBatch batch;
-    for (int64_t k = 0; k < per_txn; ++k) AddRequest(request++, text, batch);
+    for (int64_t k = 0; k < per_txn; ++k) {
+      AddRequest(request++, text, with_history, batch);
+    }
     state.ResumeTiming();
     if (Status s = (*store)->Commit(batch); !s.ok()) {
       state.SkipWithError(s.ToString().c_str());
@@ -105,6 +123,9 @@ void BM_Commit(benchmark::State& state) {
   std::remove(dir.c_str());
 }
 
+void BM_Commit(benchmark::State& state) { Commit(state, false); }
+void BM_CommitWithHistory(benchmark::State& state) { Commit(state, true); }
+
 BENCHMARK(BM_Commit)
     ->Name("commit")
     ->ArgNames({"batches_per_txn", "doc_bytes"})
@@ -113,6 +134,14 @@ BENCHMARK(BM_Commit)
     ->Args({64, 1024})
     ->Args({1, 100 * 1024})
     ->Args({64, 100 * 1024})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK(BM_CommitWithHistory)
+    ->Name("commit_with_history")
+    ->ArgNames({"batches_per_txn", "doc_bytes"})
+    ->Args({1, 1024})
+    ->Args({64, 1024})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

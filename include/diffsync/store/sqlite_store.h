@@ -1,6 +1,7 @@
 // SqliteStore: the durable engine::Store of the DiffSync server, one SQLite
-// file holding every document and every client's view of it, so that a
-// restarted server still merges the edits its clients made while it was down.
+// file holding every document, its recent changes and every client's view of
+// it, so that a restarted server still merges the edits its clients made
+// while it was down, exactly where they were typed.
 //
 // Durability: the file is in WAL mode with synchronous=FULL, so when Commit
 // returns OK the batch has been fsync'd and survives a crash or power loss.
@@ -13,14 +14,16 @@
 // kResourceExhausted, an I/O error kIoError, a damaged file or a row that
 // does not decode kCorruption (naming the row and the column); a file of a
 // newer schema, or not a DiffSync store, is refused at Open with
-// kFailedPrecondition. The schema and the encoding are in docs/STORAGE.md.
+// kFailedPrecondition. Open migrates a file of an older schema in one
+// transaction. The schema and the encoding are in docs/STORAGE.md.
 //
 // Thread safety: thread-safe. The store holds two connections to the file,
 // each behind its own mutex: writes (Commit, DeleteViewsIdleBefore) use one,
-// reads (LoadDocument, LoadView, ListDocuments, Counts) the other. WAL lets
-// them run at once, so a commit thread never waits for readers nor readers for
-// the commit's fsync; each read sees the state after some whole number of
-// commits. Concurrent calls of the same kind are serialized.
+// reads (LoadDocument, LoadView, LoadChanges, ListDocuments, Counts) the
+// other. WAL lets them run at once, so a commit thread never waits for
+// readers nor readers for the commit's fsync; each read sees the state after
+// some whole number of commits. Concurrent calls of the same kind are
+// serialized.
 //
 // Example:
 //   using diffsync::store::SqliteStore;
@@ -53,15 +56,17 @@ struct SqliteOptions {
 struct StoreCounts {
   int64_t documents = 0;
   int64_t views = 0;
+  int64_t changes = 0;
   friend bool operator==(const StoreCounts&, const StoreCounts&) = default;
 };
 
 class SqliteStore final : public engine::Store {
  public:
   // The schema this build reads and writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
-  // Opens the store at `path`, creating the file and its schema if needed.
+  // Opens the store at `path`, creating the file and its schema if needed
+  // and migrating a file of an older schema.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
                                                    SqliteOptions options = {});
   ~SqliteStore() override;
@@ -72,14 +77,17 @@ class SqliteStore final : public engine::Store {
       const std::string& name) override;
   Result<std::optional<engine::ViewRecord>> LoadView(
       const std::string& client_id, const std::string& document) override;
-  // One transaction: the batch's deletions, then its upserts.
+  Result<std::vector<engine::ChangeRecord>> LoadChanges(
+      const std::string& document, int64_t from_revision) override;
+  // One transaction: the batch's deletions (a document's with its changes),
+  // then its upserts, appended changes and trims.
   Status Commit(const engine::WriteBatch& batch) override;
 
   // Names of all documents, in byte order.
   Result<std::vector<std::string>> ListDocuments();
   // Deletes the views last seen before `millis`; returns how many.
   Result<int64_t> DeleteViewsIdleBefore(int64_t millis);
-  // Documents and views, from one consistent snapshot.
+  // Documents, views and changes, from one consistent snapshot.
   Result<StoreCounts> Counts();
 
   const std::string& path() const { return path_; }
