@@ -180,7 +180,9 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
       std::uniform_int_distribution<int64_t> pos(0, size);
       (void)doc_.Replace(pos(rng_), 0, "x");
       if (!co_await SyncOnce()) break;
-      next += period;
+      // Behind schedule (a slow reply): go on from now rather than send a
+      // burst, so the offered load stays at --rate.
+      next = std::max(next + period, Clock::now());
       tick_.expires_at(next);
       co_await tick_.async_wait(kNoThrow);
     }
