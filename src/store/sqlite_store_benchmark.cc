@@ -73,7 +73,8 @@ void AddRequest(int64_t i, const Text& text, bool with_history,
   v.edit_stack = {{'d', i, "=100\t+typed\t=20"}};
   v.last_seen_millis = 1'700'000'000'000 + i;
   if (with_history) {
-    v.anchor = {i + 1, "=" + std::to_string(text.size16())};
+    v.anchor = {i + 1, "="};
+    v.anchor.delta += std::to_string(text.size16());
     v.backup_anchor = v.anchor;
     batch.changes.push_back({name, i, text.size16() - 5, "=100\t+typed\t=20"});
     const int64_t first_kept = i - (kHistory - 1) * kKeys;
