@@ -274,6 +274,24 @@ Result<Message> Server::Push(const std::string& client_id,
   return message;
 }
 
+size_t Server::UnloadIdle(
+    int64_t before_millis,
+    const std::function<bool(const std::string&, const std::string&)>& keep) {
+  const size_t before = views_.size();
+  std::erase_if(views_, [&](const auto& entry) {
+    const ViewState& view = *entry.second;
+    return view.record.last_seen_millis < before_millis && !view.push_base &&
+           !(keep && keep(entry.first.first, entry.first.second));
+  });
+  std::set<std::string> in_use;
+  for (const auto& [key, view] : views_) in_use.insert(key.second);
+  std::erase_if(documents_, [&](const auto& entry) {
+    // Unsaved changes never outlive a request, so any document may go.
+    return !in_use.contains(entry.first);
+  });
+  return before - views_.size();
+}
+
 void Server::DropCache() {
   documents_.clear();
   views_.clear();

@@ -299,3 +299,36 @@ TEST(Sync, ALongHistoryIsTrimmedInTheStore) {
 
 }  // namespace
 }  // namespace diffsync::engine
+
+namespace diffsync::engine {
+namespace {
+
+TEST(Sync, IdleViewsUnloadAndReloadExactly) {
+  MemoryStore store;
+  ManualClock clock;
+  Server server(store, clock);
+  ClientDocument a("doc"), b("doc");
+  ASSERT_TRUE(a.Replace(0, 0, "ab|ab|").ok());
+  Cycle(server, "alice", a);
+  Cycle(server, "bob", b);
+  clock.Advance(std::chrono::minutes(20));
+  Cycle(server, "alice", a);  // Alice stays active, bob goes idle.
+  EXPECT_EQ(server.UnloadIdle(clock.NowMillis() - 60'000), 1u);
+  EXPECT_EQ(server.loaded_views(), 1u);
+  EXPECT_EQ(server.loaded_documents(), 1u);
+  EXPECT_EQ(server.UnloadIdle(clock.NowMillis() + 1), 1u);
+  EXPECT_EQ(server.loaded_documents(), 0u);
+  // Both come back from the store and merge exactly.
+  ASSERT_TRUE(a.Replace(3, 0, "X").ok());
+  ASSERT_TRUE(b.Replace(6, 0, "ab|").ok());
+  Cycle(server, "alice", a);
+  Cycle(server, "bob", b);
+  Cycle(server, "alice", a);
+  EXPECT_EQ(a.text().ToString(), "ab|Xab|ab|");
+  EXPECT_EQ(b.text().ToString(), a.text().ToString());
+  EXPECT_EQ(server.stats().diffed_merges, 0);
+  EXPECT_EQ(server.stats().resyncs, 0);
+}
+
+}  // namespace
+}  // namespace diffsync::engine

@@ -40,6 +40,11 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
   app.add_option("--history-limit", history,
                  "Document changes kept for exact merging")
       ->capture_default_str();
+  app.add_option("--unload-idle-seconds", config.unload_idle_seconds,
+                 "Unload a client's view from memory after this long unused "
+                 "(it stays in the store)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

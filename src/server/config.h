@@ -27,6 +27,8 @@ struct DaemonConfig {
   // Largest request (HTTP body or WebSocket message), in bytes.
   size_t max_message_bytes = size_t{8} << 20;
   std::string log_level = "info";
+  // A client's view unused this long leaves memory (it stays stored).
+  int64_t unload_idle_seconds = 600;
   ServiceOptions service;
   // Set by --help: print `output` and exit successfully.
   bool exit_now = false;

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -69,6 +70,28 @@ int Run(const DaemonConfig& config) {
   spdlog::info("event=started address={}:{} data=\"{}\"", config.host,
                http.port(), db);
 
+  // Housekeeping, once a minute: idle views leave memory; views past their
+  // expiry leave the store (their clients would be resynced anyway).
+  boost::asio::steady_timer housekeeping(io);
+  std::function<void()> schedule = [&] {
+    housekeeping.expires_after(std::chrono::minutes(1));
+    housekeeping.async_wait([&](const boost::system::error_code& error) {
+      if (error) return;
+      const size_t unloaded =
+          service.UnloadIdle(config.unload_idle_seconds * 1000);
+      auto purged = (*store)->DeleteViewsIdleBefore(
+          clock.NowMillis() - config.service.engine.view_expiry_millis);
+      if (!purged.ok()) {
+        spdlog::warn("event=purge-failed error=\"{}\"", purged.status().ToString());
+      } else if (unloaded > 0 || *purged > 0) {
+        spdlog::info("event=housekeeping unloaded_views={} expired_views={}",
+                     unloaded, *purged);
+      }
+      schedule();
+    });
+  };
+  schedule();
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
@@ -77,6 +100,7 @@ int Run(const DaemonConfig& config) {
     signals.async_wait([&](const boost::system::error_code& e, int) {
       if (!e) io.stop();
     });
+    housekeeping.cancel();
     http.Shutdown([&] {
       spdlog::info("event=stopped pending_commits={}",
                    service.pending_commits());

@@ -233,6 +233,22 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
   });
 }
 
+size_t SyncService::UnloadIdle(int64_t idle_millis) {
+  const size_t unloaded = server_->UnloadIdle(
+      clock_.NowMillis() - idle_millis,
+      [&](const std::string& client_id, const std::string& document) {
+        auto w = watchers_.find(document);
+        if (w == watchers_.end()) return false;
+        for (const auto& [session, clients] : w->second) {
+          if (clients.contains(client_id)) return true;
+        }
+        return false;
+      });
+  metrics_.documents().Set(static_cast<double>(server_->loaded_documents()));
+  metrics_.views().Set(static_cast<double>(server_->loaded_views()));
+  return unloaded;
+}
+
 void SyncService::Flush(std::function<void()> done) {
   staged_->WhenDurable([done = std::move(done)](Status) { done(); });
 }

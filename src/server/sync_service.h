@@ -72,6 +72,10 @@ class SyncService {
   void Handle(std::string_view request, Session* session, Reply reply);
   void Detach(Session* session);
 
+  // Unloads the engine's views idle for `idle_millis` (except those a
+  // session waits on for pushes); see engine::Server::UnloadIdle.
+  size_t UnloadIdle(int64_t idle_millis);
+
   // Runs `done` once everything staged so far is durable (or failed).
   void Flush(std::function<void()> done);
 

@@ -91,6 +91,24 @@ TEST_F(SyncServiceTest, PushesReachOtherSessionsOfTheDocumentOnly) {
   EXPECT_EQ(alice_socket.pushes.size(), 1u);
 }
 
+TEST_F(SyncServiceTest, UnloadsIdleViewsButKeepsThoseAwaitingPushes) {
+  RecordingSession socket;
+  engine::ClientDocument watcher("notes"), poller("notes");
+  ASSERT_TRUE(watcher.Replace(0, 0, "text").ok());
+  Sync("watcher", watcher, &socket);
+  Sync("poller", poller);
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_EQ(service_.UnloadIdle(60'000), 1u);
+  EXPECT_EQ(service_.engine().loaded_views(), 1u);
+  // The poller comes back from the store; the watcher still gets its push.
+  ASSERT_TRUE(poller.Replace(4, 0, "!").ok());
+  Sync("poller", poller);
+  ASSERT_EQ(socket.pushes.size(), 1u);
+  ASSERT_TRUE(watcher.HandleReply(
+      engine::DecodeMessage(socket.pushes[0])->documents.at(0)).ok());
+  EXPECT_EQ(watcher.text().ToString(), "text!");
+}
+
 TEST_F(SyncServiceTest, JoinsMobWriteBuffersInAnyOrder) {
   const std::string request = "u:alice\nF:0:long doc\nr:0:some text\n\n";
   std::string encoded;

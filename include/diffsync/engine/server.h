@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,16 @@ class Server {
   const std::vector<std::string>& changed_documents() const {
     return changed_documents_;
   }
+
+  // Unloads views not used since `before_millis` (and documents left without
+  // loaded views), keeping memory to the clients that are active; they are
+  // in the store and reload on use. Views for which `keep(client, document)`
+  // is true (e.g. a connection waiting for pushes) and views with a push
+  // outstanding stay. Returns how many views were unloaded.
+  size_t UnloadIdle(
+      int64_t before_millis,
+      const std::function<bool(const std::string&, const std::string&)>&
+          keep = nullptr);
 
   // Forgets every loaded document and view, so that the next request reloads
   // them from the store: what a server does when a commit it already built
