@@ -555,5 +555,23 @@ TEST(MobWriteCases, ServerResyncKeepsWhatTheClientTypedSince) {
   EXPECT_EQ(alice.server_version(), 1);
 }
 
+TEST(MobWriteCases, LineBreaksBecomeLf) {
+  // MobWrite's daemon keeps documents with LF only; CR LF and CR that come
+  // in are rewritten, and the rewrite reaches the client in the reply.
+  Wire wire;
+  ClientDocument alice("notes"), bob("notes");
+  ASSERT_TRUE(alice.Replace(0, 0, "one\r\ntwo").ok());
+  wire.Sync("alice", alice);
+  wire.Sync("alice", alice);
+  EXPECT_EQ(wire.Document("notes"), "one\ntwo");
+  EXPECT_EQ(alice.text().ToString(), "one\ntwo");
+  ASSERT_TRUE(alice.Replace(7, 0, "\rthree\r\n😀\r").ok());
+  wire.Sync("alice", alice);
+  EXPECT_EQ(wire.Document("notes"), "one\ntwo\nthree\n😀\n");
+  EXPECT_EQ(alice.text().ToString(), wire.Document("notes"));
+  wire.Sync("bob", bob);
+  EXPECT_EQ(bob.text().ToString(), wire.Document("notes"));
+}
+
 }  // namespace
 }  // namespace diffsync::engine

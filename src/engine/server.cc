@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "dmp/utf.h"
 #include "engine/checksum.h"
 #include "engine/merge.h"
 
@@ -224,6 +225,30 @@ Result<Message> Server::Handle(const Message& request) {
     }
   }
   return reply;
+}
+
+void Server::NormalizeLineBreaks(DocumentState& doc) {
+  const std::string text = doc.text.ToString();
+  if (text.find('\r') == std::string::npos) return;
+  ChangeSet change;
+  std::string normalized;
+  size_t start = 0;
+  for (size_t i = text.find('\r'); i != std::string::npos;
+       i = text.find('\r', i + 1)) {
+    const std::string_view kept(text.data() + start, i - start);
+    change.Retain(static_cast<int64_t>(dmp::internal::Utf16Length(kept)));
+    normalized += kept;
+    change.Delete(1);
+    if (i + 1 == text.size() || text[i + 1] != '\n') {
+      change.Insert("\n");
+      normalized += '\n';
+    }
+    start = i + 1;
+  }
+  const std::string_view rest(text.data() + start, text.size() - start);
+  change.Retain(static_cast<int64_t>(dmp::internal::Utf16Length(rest)));
+  normalized += rest;
+  doc.Record(change, *Text::FromUtf8(normalized), options_.history_limit);
 }
 
 ViewRecord Server::SavedView(const ViewState& view) {
@@ -508,6 +533,17 @@ DocumentBlock Server::Process(const std::string& client_id,
     }
     document_changed = true;
   }
+  // As MobWrite's daemon, documents hold LF line breaks only: CR LF and
+  // CR that came in are rewritten, as a change of their own that the reply
+  // carries back. Only incoming text can bring a CR.
+  const bool may_bring_cr = std::any_of(
+      request.edits.begin(), request.edits.end(), [](const Edit& e) {
+        return e.kind == Edit::Kind::kRaw
+                   ? e.data.find('\r') != std::string::npos
+                   : e.data.find("%0D") != std::string::npos ||
+                         e.data.find("%0d") != std::string::npos;
+      });
+  if (document_changed && may_bring_cr) NormalizeLineBreaks(doc);
   if (delta_ok) {
     std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
     if (!to_doc) to_doc = internal::DiffChange(v.shadow, doc.text, options_.dmp);

@@ -132,6 +132,8 @@ class Server {
   Result<DocumentState*> GetDocument(const std::string& name, bool* created);
   Result<ViewState*> GetView(const std::string& client_id,
                              const std::string& document);
+  // Rewrites CR LF and lone CR in the document to LF, as a recorded change.
+  void NormalizeLineBreaks(DocumentState& doc);
   // The view's record with its anchors, as stored.
   static ViewRecord SavedView(const ViewState& view);
   DocumentBlock Process(const std::string& client_id,
