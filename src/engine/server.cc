@@ -1,6 +1,7 @@
 #include "diffsync/engine/server.h"
 
 #include <algorithm>
+#include <set>
 
 #include "dmp/utf.h"
 #include "engine/checksum.h"

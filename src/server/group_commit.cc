@@ -36,29 +36,28 @@ void EraseChanges(Map& changes, const std::string& document, int64_t below) {
 
 }  // namespace
 
-void GroupCommitStore::Merge(const engine::WriteBatch& batch, int64_t seq,
+void GroupCommitStore::Merge(const SharedBatch& shared, int64_t seq,
                              Batch& into) {
+  const engine::WriteBatch& batch = shared.batch;
   for (const std::string& name : batch.deleted_documents) {
-    into.documents[name] = {std::nullopt, seq};
+    into.documents[name] = {nullptr, seq};
     into.deleted[name] = seq;
     EraseChanges(into.changes, name, INT64_MAX);
     into.trims.erase(name);
   }
   for (const auto& key : batch.deleted_views) {
-    into.views[key] = {std::nullopt, seq};
+    into.views[key] = {nullptr, seq};
   }
-  for (const engine::DocumentRecord& d : batch.documents) {
-    into.documents[d.name] = {d, seq};
+  for (const auto& d : shared.documents) into.documents[d->name] = {d, seq};
+  for (const auto& v : shared.views) {
+    into.views[{v->client_id, v->document}] = {v, seq};
   }
-  for (const engine::ViewRecord& v : batch.views) {
-    into.views[{v.client_id, v.document}] = {v, seq};
-  }
-  for (const engine::ChangeRecord& c : batch.changes) {
-    into.changes[{c.document, c.revision}] = {c, seq};
+  for (const auto& c : shared.changes) {
+    into.changes[{c->document, c->revision}] = {c, seq};
   }
   for (const auto& [name, first_kept] : batch.trimmed_changes) {
-    auto& trim = into.trims[name];
-    trim = {std::max(trim.record.value_or(0), first_kept), seq};
+    StagedTrim& trim = into.trims[name];
+    trim = {std::max(trim.first_kept, first_kept), seq};
     EraseChanges(into.changes, name, first_kept);
   }
   ++into.batches;
@@ -87,8 +86,8 @@ engine::WriteBatch GroupCommitStore::ToWriteBatch(const Batch& batch) {
   for (const auto& [key, staged] : batch.changes) {
     out.changes.push_back(*staged.record);
   }
-  for (const auto& [name, staged] : batch.trims) {
-    out.trimmed_changes.emplace_back(name, *staged.record);
+  for (const auto& [name, trim] : batch.trims) {
+    out.trimmed_changes.emplace_back(name, trim.first_kept);
   }
   return out;
 }
@@ -96,14 +95,20 @@ engine::WriteBatch GroupCommitStore::ToWriteBatch(const Batch& batch) {
 Result<std::optional<engine::DocumentRecord>> GroupCommitStore::LoadDocument(
     const std::string& name) {
   auto it = overlay_.documents.find(name);
-  if (it != overlay_.documents.end()) return it->second.record;
+  if (it != overlay_.documents.end()) {
+    if (!it->second.record) return std::optional<engine::DocumentRecord>();
+    return std::optional<engine::DocumentRecord>(*it->second.record);
+  }
   return durable_.LoadDocument(name);
 }
 
 Result<std::optional<engine::ViewRecord>> GroupCommitStore::LoadView(
     const std::string& client_id, const std::string& document) {
   auto it = overlay_.views.find({client_id, document});
-  if (it != overlay_.views.end()) return it->second.record;
+  if (it != overlay_.views.end()) {
+    if (!it->second.record) return std::optional<engine::ViewRecord>();
+    return std::optional<engine::ViewRecord>(*it->second.record);
+  }
   return durable_.LoadView(client_id, document);
 }
 
@@ -121,7 +126,7 @@ Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
     merged[it->first.second] = *it->second.record;
   }
   if (auto trim = overlay_.trims.find(document); trim != overlay_.trims.end()) {
-    merged.erase(merged.begin(), merged.lower_bound(*trim->second.record));
+    merged.erase(merged.begin(), merged.lower_bound(trim->second.first_kept));
   }
   std::vector<engine::ChangeRecord> out;
   for (auto& [revision, c] : merged) out.push_back(std::move(c));
@@ -131,10 +136,20 @@ Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
 Status GroupCommitStore::Commit(const engine::WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   ++staged_seq_;
-  Merge(batch, staged_seq_, overlay_);
+  SharedBatch shared{batch, {}, {}, {}};
+  for (const auto& d : batch.documents) {
+    shared.documents.push_back(std::make_shared<const engine::DocumentRecord>(d));
+  }
+  for (const auto& v : batch.views) {
+    shared.views.push_back(std::make_shared<const engine::ViewRecord>(v));
+  }
+  for (const auto& c : batch.changes) {
+    shared.changes.push_back(std::make_shared<const engine::ChangeRecord>(c));
+  }
+  Merge(shared, staged_seq_, overlay_);
   {
     std::lock_guard lock(mu_);
-    Merge(batch, staged_seq_, queue_);
+    Merge(shared, staged_seq_, queue_);
   }
   cv_.notify_one();
   return Status::Ok();

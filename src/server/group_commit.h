@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -72,9 +73,15 @@ class GroupCommitStore final : public engine::Store {
 
  private:
   using ViewKey = std::pair<std::string, std::string>;
+  // Records are shared between the overlay and the commit queue: one copy
+  // per staged record.
   template <typename Record>
   struct Staged {
-    std::optional<Record> record;  // nullopt: deleted.
+    std::shared_ptr<const Record> record;  // Null: deleted.
+    int64_t seq = 0;
+  };
+  struct StagedTrim {
+    int64_t first_kept = 0;
     int64_t seq = 0;
   };
   using ChangeKey = std::pair<std::string, int64_t>;  // document, revision
@@ -82,7 +89,7 @@ class GroupCommitStore final : public engine::Store {
     std::map<std::string, Staged<engine::DocumentRecord>> documents;
     std::map<ViewKey, Staged<engine::ViewRecord>> views;
     std::map<ChangeKey, Staged<engine::ChangeRecord>> changes;
-    std::map<std::string, Staged<int64_t>> trims;  // First revision kept.
+    std::map<std::string, StagedTrim> trims;
     // Deleted documents, kept even if re-created later in the batch: the
     // store must drop their old changes first.
     std::map<std::string, int64_t> deleted;  // name -> seq
@@ -93,7 +100,14 @@ class GroupCommitStore final : public engine::Store {
              trims.empty() && deleted.empty();
     }
   };
-  static void Merge(const engine::WriteBatch& batch, int64_t seq, Batch& into);
+  // A WriteBatch with its records shared.
+  struct SharedBatch {
+    const engine::WriteBatch& batch;
+    std::vector<std::shared_ptr<const engine::DocumentRecord>> documents;
+    std::vector<std::shared_ptr<const engine::ViewRecord>> views;
+    std::vector<std::shared_ptr<const engine::ChangeRecord>> changes;
+  };
+  static void Merge(const SharedBatch& batch, int64_t seq, Batch& into);
   static engine::WriteBatch ToWriteBatch(const Batch& batch);
 
   void CommitLoop();

@@ -27,11 +27,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "diffsync/dmp/settings.h"
@@ -142,8 +141,17 @@ class Server {
   Store& store_;
   Clock& clock_;
   ServerOptions options_;
-  std::map<std::string, std::unique_ptr<DocumentState>> documents_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<ViewState>>
+  // Looked up on every request and push: hashed, not ordered.
+  struct ViewKeyHash {
+    size_t operator()(const std::pair<std::string, std::string>& k) const {
+      const size_t h = std::hash<std::string>()(k.first);
+      return h ^ (std::hash<std::string>()(k.second) + 0x9e3779b97f4a7c15ULL +
+                  (h << 6) + (h >> 2));
+    }
+  };
+  std::unordered_map<std::string, std::unique_ptr<DocumentState>> documents_;
+  std::unordered_map<std::pair<std::string, std::string>,
+                     std::unique_ptr<ViewState>, ViewKeyHash>
       views_;
   std::vector<std::string> changed_documents_;
   Stats stats_;
