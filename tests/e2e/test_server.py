@@ -113,6 +113,8 @@ def q(server, text):
     ("u:m\nF:0:victim\nd:0:=3", "x:malformed-request"),  # Truncated.
     ("F:0:victim\nd:0:=3\n\n", "x:no-client-id"),
     ("u:m\nF:zz:victim\n\n", "x:malformed-request"),
+    # A delta for a document nobody created: there is nothing it can fit.
+    ("u:m\nF:0:never-made\nd:0:=3\t+x\n\n", "x:bad-delta"),
 ])
 def test_malformed_requests_get_a_clear_answer(diffsyncd, request_text, code):
     owner = Client("owner", "victim")
