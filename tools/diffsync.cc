@@ -4,11 +4,14 @@
 //   diffsync make-patch A B
 //   diffsync apply PATCH FILE [-o OUT]
 //   diffsync match TEXT_FILE PATTERN LOC
+//   diffsync get --server URL --doc NAME
+//   diffsync put --server URL --doc NAME [FILE]
 //
 // Exit codes: 0 success; 1 a negative answer (apply: a hunk did not apply,
 // match: no match); 2 bad usage or bad input (unreadable or non-UTF-8 file,
-// malformed patch). This is the one place where exceptions (from CLI11) are
-// handled; the library reports through Status.
+// malformed patch, a request the server refused); 3 the server could not be
+// reached (nothing was changed). This is the one place where exceptions
+// (from CLI11) are handled; the library reports through Status.
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdint>
@@ -19,14 +22,18 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "diffsync/client/http_gateway.h"
 #include "diffsync/dmp/diff.h"
 #include "diffsync/dmp/match.h"
 #include "diffsync/dmp/patch.h"
 #include "diffsync/dmp/settings.h"
+#include "diffsync/engine/client.h"
+#include "diffsync/engine/protocol.h"
 #include "diffsync/status.h"
 #include "dmp/utf.h"
 #include "unified.h"
@@ -41,6 +48,7 @@ using dmp::Settings;
 constexpr int kExitOk = 0;
 constexpr int kExitNegative = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitUnreachable = 3;
 
 constexpr std::string_view kStdio = "-";
 
@@ -358,16 +366,116 @@ constexpr char kUnitsNote[] =
     "Positions and lengths count UTF-16 code units, as diff-match-patch "
     "does.\nA file argument may be '-' for standard input.";
 
+struct RemoteArgs {
+  std::string server;
+  std::string doc;
+  double timeout_seconds = 10;
+  std::string file = std::string(kStdio);  // put: the text to store.
+};
+
+// A client id of our own: an id names one client's state on the server.
+std::string NewClientId() {
+  std::random_device device;
+  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuv";
+  std::string id = "cli-";
+  for (int i = 0; i < 16; ++i) id += kDigits[rng() % 32];
+  return id;
+}
+
+int FailRemote(const Status& status) {
+  std::cerr << "diffsync: " << status.message() << "\n";
+  return status.code() == StatusCode::kUnavailable ? kExitUnreachable
+                                                   : kExitBadInput;
+}
+
+// One exchange of `block` with the server; the reply's block for it.
+Result<engine::DocumentBlock> Exchange(const RemoteArgs& args,
+                                       engine::DocumentBlock block) {
+  Result<client::HttpGateway> gateway = client::HttpGateway::Parse(args.server);
+  if (!gateway.ok()) return gateway.status();
+  engine::Message request;
+  request.documents.push_back(std::move(block));
+  Result<std::string> wire = engine::EncodeMessage(request);
+  if (!wire.ok()) return wire.status();
+  Result<std::string> reply = gateway->Exchange(
+      *wire, std::chrono::milliseconds(
+                 static_cast<int64_t>(args.timeout_seconds * 1000)));
+  if (!reply.ok()) return reply.status();
+  Result<engine::Message> decoded = engine::DecodeMessage(*reply);
+  if (!decoded.ok()) {
+    return decoded.status().WithContext("the server's reply");
+  }
+  for (const engine::Error& e : decoded->errors) {
+    return Status::InvalidArgument("the server refused: " + e.code + " " +
+                                   e.message);
+  }
+  if (decoded->documents.size() != 1) {
+    return Status::InvalidArgument("the server's reply has " +
+                                   std::to_string(decoded->documents.size()) +
+                                   " document blocks, expected 1");
+  }
+  for (const engine::Error& e : decoded->documents[0].errors) {
+    return Status::InvalidArgument("the server refused: " + e.code + " " +
+                                   e.message);
+  }
+  return std::move(decoded->documents[0]);
+}
+
+// Prints the document's text. A document nobody wrote reads as empty (and
+// exists from then on, as in MobWrite).
+int RunGet(const RemoteArgs& args) {
+  engine::ClientDocument doc(args.doc);
+  engine::DocumentBlock block = doc.MakeRequest();
+  block.client_id = NewClientId();
+  Result<engine::DocumentBlock> reply = Exchange(args, std::move(block));
+  if (!reply.ok()) return FailRemote(reply.status());
+  Result<engine::ReplyEffects> fx = doc.HandleReply(*reply);
+  if (!fx.ok()) return FailRemote(fx.status());
+  if (Status s = WriteText("", doc.text().ToString()); !s.ok()) return Fail(s);
+  return kExitOk;
+}
+
+// Replaces the document's text with FILE's (last writer wins: MobWrite's
+// overwrite, `R`).
+int RunPut(const RemoteArgs& args) {
+  Result<std::string> text = ReadText(args.file);
+  if (!text.ok()) return Fail(text.status());
+  engine::DocumentBlock block;
+  block.client_id = NewClientId();
+  block.document = args.doc;
+  engine::Edit overwrite;
+  overwrite.kind = engine::Edit::Kind::kRaw;
+  overwrite.overwrite = true;
+  overwrite.data = std::move(*text);
+  block.edits.push_back(std::move(overwrite));
+  Result<engine::DocumentBlock> reply = Exchange(args, std::move(block));
+  if (!reply.ok()) return FailRemote(reply.status());
+  return kExitOk;
+}
+
+void AddRemoteOptions(CLI::App& command, RemoteArgs& args) {
+  command.add_option("--server", args.server,
+                     "Server URL, e.g. http://127.0.0.1:8080 (its MobWrite "
+                     "gateway; path /scripts/q.py unless given)")
+      ->required();
+  command.add_option("--doc", args.doc, "Document name")->required();
+  command.add_option("--timeout", args.timeout_seconds,
+                     "Seconds to wait for the server")
+      ->check(CLI::PositiveNumber);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app(
-      "Diff, match and patch texts, compatible with Google's "
-      "diff-match-patch.",
+      "Diff, match and patch texts (compatible with Google's "
+      "diff-match-patch); read and write documents on a DiffSync server.",
       "diffsync");
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   app.footer(std::string(kUnitsNote) +
              "\nExit status: 0 success, 1 a hunk did not apply / no match, "
-             "2 bad usage or input.");
+             "2 bad usage or input (or a request the server refused), 3 the "
+             "server could not be reached.");
 
   DiffArgs diff_args;
   CLI::App* diff = app.add_subcommand(
@@ -443,12 +551,27 @@ int Main(int argc, char** argv) {
   AddMatchOptions(*match, match_args.settings);
   match->footer(kUnitsNote);
 
+  RemoteArgs get_args;
+  CLI::App* get = app.add_subcommand(
+      "get", "Print the text of a document on a DiffSync server.");
+  AddRemoteOptions(*get, get_args);
+
+  RemoteArgs put_args;
+  CLI::App* put = app.add_subcommand(
+      "put",
+      "Replace the text of a document on a DiffSync server with FILE's "
+      "(last writer wins; other clients receive it as an edit).");
+  AddRemoteOptions(*put, put_args);
+  put->add_option("FILE", put_args.file, "Text to store ('-': stdin)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitBadInput;
   }
 
+  if (*get) return RunGet(get_args);
+  if (*put) return RunPut(put_args);
   if (*diff) return RunDiff(diff_args);
   if (*make_patch) return RunMakePatch(make_args);
   if (*apply) return RunApply(apply_args);
