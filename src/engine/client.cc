@@ -3,13 +3,145 @@
 #include <algorithm>
 #include <iterator>
 
+#include "dmp/diff_core.h"
+#include "dmp/utf.h"
 #include "engine/checksum.h"
 #include "engine/merge.h"
 
 namespace diffsync::engine {
 
+namespace {
+
+Status BadState(std::string_view field, std::string_view problem) {
+  return Status::InvalidArgument("client state: " + std::string(field) + ": " +
+                                 std::string(problem));
+}
+
+Status CheckVersion(std::string_view field, int64_t version) {
+  if (version >= 0 && version <= kMaxWireInteger) return Status::Ok();
+  return BadState(field, std::to_string(version) + " is outside [0, " +
+                             std::to_string(kMaxWireInteger) + "]");
+}
+
+Result<Text> StateText(std::string_view field, const std::string& utf8) {
+  Status valid = dmp::internal::ValidateUtf8(utf8, field);
+  if (!valid.ok()) return valid.WithContext("client state");
+  return Text::FromValidUtf8(utf8);
+}
+
+Status CheckEditStack(const ClientState& state) {
+  for (size_t i = 0; i < state.edit_stack.size(); ++i) {
+    const Edit& edit = state.edit_stack[i];
+    const std::string field = "edit_stack[" + std::to_string(i) + "]";
+    if (Status s = CheckVersion(field + ".version", edit.version); !s.ok()) {
+      return s;
+    }
+    if (edit.version > state.client_version) {
+      return BadState(field, "version " + std::to_string(edit.version) +
+                                 " is past client_version " +
+                                 std::to_string(state.client_version));
+    }
+    if (i > 0 && edit.version <= state.edit_stack[i - 1].version) {
+      return BadState(field,
+                      "version " + std::to_string(edit.version) +
+                          " does not follow version " +
+                          std::to_string(state.edit_stack[i - 1].version));
+    }
+    // The delta's base is a shadow long gone, so only its form can be
+    // checked; the server checks it against its copy of that shadow.
+    Status data =
+        edit.kind == Edit::Kind::kDelta
+            ? dmp::internal::ForEachDeltaToken(
+                  edit.data,
+                  [](dmp::internal::DeltaToken&) { return Status::Ok(); })
+            : dmp::internal::ValidateUtf8(edit.data, "raw text");
+    if (!data.ok()) return data.WithContext("client state: " + field);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 ClientDocument::ClientDocument(std::string document, ClientOptions options)
     : document_(std::move(document)), options_(std::move(options)) {}
+
+ClientState ClientDocument::SaveState() const {
+  ClientState state;
+  state.document = document_;
+  state.text = text_.ToString();
+  state.shadow = shadow_.SameStorage(text_) ? state.text : shadow_.ToString();
+  state.confirmed =
+      confirmed_.SameStorage(shadow_) ? state.shadow : confirmed_.ToString();
+  state.client_version = client_version_;
+  state.server_version = server_version_;
+  state.delta_ok = delta_ok_;
+  state.joined = joined_;
+  state.rebase = rebase_;
+  if (local_known_) state.local_delta = local_.ToDelta();
+  state.edit_stack = edit_stack_;
+  return state;
+}
+
+Result<ClientDocument> ClientDocument::Restore(const ClientState& state,
+                                               ClientOptions options) {
+  if (state.document.empty()) return BadState("document", "empty name");
+  if (Status s = dmp::internal::ValidateUtf8(state.document, "document");
+      !s.ok()) {
+    return s.WithContext("client state");
+  }
+  ClientDocument doc(state.document, std::move(options));
+  Result<Text> shadow = StateText("shadow", state.shadow);
+  if (!shadow.ok()) return shadow.status();
+  doc.shadow_ = std::move(*shadow);
+  // Equal texts share storage again, as they did before the save: an idle
+  // client costs one copy of the document, not three.
+  if (state.text == state.shadow) {
+    doc.text_ = doc.shadow_;
+  } else {
+    Result<Text> text = StateText("text", state.text);
+    if (!text.ok()) return text.status();
+    doc.text_ = std::move(*text);
+  }
+  if (state.confirmed == state.shadow) {
+    doc.confirmed_ = doc.shadow_;
+  } else {
+    Result<Text> confirmed = StateText("confirmed", state.confirmed);
+    if (!confirmed.ok()) return confirmed.status();
+    doc.confirmed_ = std::move(*confirmed);
+  }
+  if (Status s = CheckVersion("client_version", state.client_version);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = CheckVersion("server_version", state.server_version);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = CheckEditStack(state); !s.ok()) return s;
+  doc.local_known_ = state.local_delta.has_value();
+  if (doc.local_known_) {
+    Result<ChangeSet> local =
+        ChangeSet::FromDelta(*state.local_delta, doc.shadow_.size16());
+    if (!local.ok()) {
+      return local.status().WithContext("client state: local_delta");
+    }
+    Result<Text> rebuilt = local->Apply(doc.shadow_);
+    if (!rebuilt.ok()) {
+      return rebuilt.status().WithContext("client state: local_delta");
+    }
+    if (!(*rebuilt == doc.text_)) {
+      return BadState("local_delta", "does not turn the shadow into the text");
+    }
+    doc.local_ = std::move(*local);
+  }
+  doc.client_version_ = state.client_version;
+  doc.server_version_ = state.server_version;
+  doc.delta_ok_ = state.delta_ok;
+  doc.joined_ = state.joined;
+  doc.rebase_ = state.rebase;
+  doc.edit_stack_ = state.edit_stack;
+  return doc;
+}
 
 Status ClientDocument::Replace(int64_t pos, int64_t length,
                                std::string_view text) {

@@ -12,6 +12,10 @@
 // the server first) and the user's hunk is reported. Every change applied to
 // the text is returned so editors can map cursors (ChangeSet::MapPosition).
 //
+// SaveState() and Restore() turn a client into plain values and back, so a
+// client that stops (a process that exits, a device that reboots) resumes
+// exactly where it was: same next request, same answer to every reply.
+//
 // Thread safety: not thread-safe.
 //
 // Example:
@@ -22,10 +26,13 @@
 //   request.documents.back().client_id = "alice";
 //   ... send EncodeMessage(request), decode the reply into `reply` ...
 //   Result<ReplyEffects> fx = doc.HandleReply(reply.documents[0]);
+//   ClientState saved = doc.SaveState();           // ... process restarts ...
+//   Result<ClientDocument> again = ClientDocument::Restore(saved);
 #ifndef DIFFSYNC_ENGINE_CLIENT_H_
 #define DIFFSYNC_ENGINE_CLIENT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,9 +71,45 @@ struct ReplyEffects {
   bool resync = false;
 };
 
+// Everything a ClientDocument holds, as plain values (texts in UTF-8).
+// ClientOptions are not part of it: they are the application's settings,
+// given again to Restore.
+struct ClientState {
+  std::string document;
+  std::string text;
+  std::string shadow;
+  // The shadow as of the last reply that acknowledged all our edits.
+  std::string confirmed;
+  int64_t client_version = 0;  // n
+  int64_t server_version = 0;  // m
+  bool delta_ok = false;
+  bool joined = false;
+  bool rebase = false;
+  // The exact change from shadow to text as a DMP delta (against the
+  // shadow), or nullopt when the client knows only that the text was
+  // replaced (SetText): the next request diffs the two.
+  std::optional<std::string> local_delta;
+  // The unacknowledged edits, oldest first.
+  std::vector<Edit> edit_stack;
+
+  friend bool operator==(const ClientState&, const ClientState&) = default;
+};
+
 class ClientDocument {
  public:
   explicit ClientDocument(std::string document, ClientOptions options = {});
+
+  // The whole state; Restore(SaveState()) behaves exactly as this client.
+  ClientState SaveState() const;
+  // A client in `state`, after checking it is one a client can be in:
+  // non-empty UTF-8 document name, UTF-8 texts, versions in
+  // [0, kMaxWireInteger], an edit stack in increasing version order, none
+  // past client_version, with well-formed deltas and UTF-8 raw texts, and a
+  // local delta that turns the shadow into the text. Errors
+  // (kInvalidArgument) name the field, e.g. "client state: edit_stack[1]:
+  // version 7 is past client_version 5".
+  static Result<ClientDocument> Restore(const ClientState& state,
+                                        ClientOptions options = {});
 
   const std::string& document() const { return document_; }
   const Text& text() const { return text_; }
