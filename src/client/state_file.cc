@@ -264,7 +264,9 @@ Result<std::string> FormatStateFile(const SyncState& state) {
       {"client.text", state.client.text},
       {"client.shadow", state.client.shadow},
       {"client.confirmed", state.client.confirmed},
-      {"client.local_delta", state.client.local_delta.value_or("")},
+      {"client.local_delta", state.client.local_delta.has_value()
+                                 ? std::string_view(*state.client.local_delta)
+                                 : std::string_view()},
   };
   for (const auto& [field, text] : strings) {
     if (Status s = CheckUtf8(text, field); !s.ok()) return s;

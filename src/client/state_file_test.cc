@@ -84,7 +84,7 @@ SyncState FullState() {
   s.client.delta_ok = true;
   s.client.joined = true;
   s.client.rebase = true;
-  s.client.local_delta = std::nullopt;
+  s.client.local_delta = "=3\t-1\t+%E6%97%A5%E6%9C%AC\t=6";
   s.client.edit_stack = {
       MakeEdit(Edit::Kind::kRaw, false, 4, "r\xC3\xA9sum\xC3\xA9", 0),
       MakeEdit(Edit::Kind::kRaw, true, 5, "", std::nullopt),
@@ -321,7 +321,8 @@ TEST_F(StateFileTest, CorruptFilesAreRefusedNamingTheProblem) {
        StatusCode::kCorruption,
        "state file: client.client_version: not an integer in the 64-bit "
        "range"},
-      {Replaced(good, "\"local_delta\":null", "\"local_delta\":3"),
+      {Replaced(good, "\"local_delta\":\"=3\\t-1\\t+%E6%97%A5%E6%9C%AC\\t=6\"",
+                "\"local_delta\":3"),
        StatusCode::kCorruption,
        "state file: client.local_delta: neither a string nor null"},
       {Replaced(good, "\"kind\":\"raw\"", "\"kind\":\"patch\""),
