@@ -6,6 +6,7 @@
 //   diffsync match TEXT_FILE PATTERN LOC
 //   diffsync get --server URL --doc NAME
 //   diffsync put --server URL --doc NAME [FILE]
+//   diffsync sync FILE --server URL --doc NAME [--once]
 //
 // Exit codes: 0 success; 1 a negative answer (apply: a hunk did not apply,
 // match: no match); 2 bad usage or bad input (unreadable or non-UTF-8 file,
@@ -36,6 +37,7 @@
 #include "diffsync/engine/protocol.h"
 #include "diffsync/status.h"
 #include "dmp/utf.h"
+#include "sync_command.h"
 #include "unified.h"
 
 namespace diffsync::cli {
@@ -564,12 +566,36 @@ int Main(int argc, char** argv) {
   AddRemoteOptions(*put, put_args);
   put->add_option("FILE", put_args.file, "Text to store ('-': stdin)");
 
+  SyncArgs sync_args;
+  CLI::App* sync = app.add_subcommand(
+      "sync",
+      "Keep FILE in step with a document on a DiffSync server, offline-first: "
+      "edits made while the server is unreachable (or while this command is "
+      "not running) are kept in a state file beside FILE and merged when it "
+      "is back. Runs until interrupted; --once syncs and exits.");
+  sync->add_option("FILE", sync_args.file, "The local file")->required();
+  sync->add_option("--server", sync_args.server,
+                   "Server URL, e.g. http://127.0.0.1:8080")
+      ->required();
+  sync->add_option("--doc", sync_args.doc, "Document name")->required();
+  sync->add_option("--state", sync_args.state,
+                   "State file (default .diffsync/FILE.state.json beside FILE)");
+  sync->add_flag("--once", sync_args.once,
+                 "Sync once and exit (3 if the server is unreachable)");
+  sync->add_option("--interval", sync_args.interval_seconds,
+                   "Seconds between polls of the server")
+      ->check(CLI::PositiveNumber);
+  sync->add_option("--timeout", sync_args.timeout_seconds,
+                   "Seconds to wait for the server")
+      ->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitBadInput;
   }
 
+  if (*sync) return RunSync(sync_args);
   if (*get) return RunGet(get_args);
   if (*put) return RunPut(put_args);
   if (*diff) return RunDiff(diff_args);

@@ -50,3 +50,79 @@ def test_put_past_the_size_limit_is_refused(diffsyncd_factory):
               stdin="far too long")
     assert put.returncode == 2
     assert "too-large" in put.stderr
+
+
+def sync_once(server, path, doc="shared file"):
+    return cli("sync", str(path), "--server", server.url, "--doc", doc,
+               "--once", "--timeout", "5")
+
+
+def test_two_files_on_one_document_converge(diffsyncd, tmp_path):
+    a, b = tmp_path / "a" / "notes.txt", tmp_path / "b" / "notes.txt"
+    a.parent.mkdir()
+    b.parent.mkdir()
+    a.write_text("The quick brown fox\njumps over the lazy dog\n")
+    r = sync_once(diffsyncd, a)
+    assert r.returncode == 0, r.stderr
+    r = sync_once(diffsyncd, b)  # b does not exist yet: it is created.
+    assert r.returncode == 0, r.stderr
+    assert b.read_text() == a.read_text()
+    a.write_text("The quick brown fox 🦊\njumps over the lazy dog\n")
+    assert sync_once(diffsyncd, a).returncode == 0
+    assert sync_once(diffsyncd, b).returncode == 0
+    assert b.read_text() == "The quick brown fox 🦊\njumps over the lazy dog\n"
+
+
+def test_offline_edits_on_both_sides_merge_across_restarts(diffsyncd, tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("one\ntwo\nthree\n")
+    assert sync_once(diffsyncd, a).returncode == 0
+    assert sync_once(diffsyncd, b).returncode == 0
+    diffsyncd.stop()
+    # Both edit while the server is down; each sync fails and keeps the edit
+    # (every `sync --once` is a new process: the state file carries it).
+    a.write_text("one!\ntwo\nthree\n")
+    b.write_text("one\ntwo\nthree, four\n")
+    for path in (a, b):
+        r = sync_once(diffsyncd, path)
+        assert r.returncode == 3, r.stderr
+        assert "edit(s) kept" in r.stderr
+    diffsyncd.start()
+    for path in (a, b, a):
+        r = sync_once(diffsyncd, path)
+        assert r.returncode == 0, r.stderr
+    assert a.read_text() == "one!\ntwo\nthree, four\n"
+    assert b.read_text() == a.read_text()
+
+
+def test_competing_offline_edits_follow_the_rule_and_the_loser_is_told(
+        diffsyncd, tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("colour: red\n")
+    assert sync_once(diffsyncd, a).returncode == 0
+    assert sync_once(diffsyncd, b).returncode == 0
+    diffsyncd.stop()
+    a.write_text("colour: green\n")
+    b.write_text("colour: blue\n")
+    assert sync_once(diffsyncd, a).returncode == 3
+    assert sync_once(diffsyncd, b).returncode == 3
+    diffsyncd.start()
+    first = sync_once(diffsyncd, a)  # First to reach the server wins.
+    second = sync_once(diffsyncd, b)
+    assert first.returncode == 0 and second.returncode == 0
+    assert "lost to another client's edit" in second.stderr
+    assert sync_once(diffsyncd, a).returncode == 0
+    assert a.read_text() == b.read_text() == "colour: green\n"
+
+
+def test_a_deleted_file_is_refused_and_nothing_is_lost(diffsyncd, tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text("keep me\n")
+    assert sync_once(diffsyncd, a).returncode == 0
+    a.unlink()
+    r = sync_once(diffsyncd, a)
+    assert r.returncode == 2 and "was deleted" in r.stderr
+    got = cli("get", "--server", diffsyncd.url, "--doc", "shared file")
+    assert got.stdout == "keep me\n"
+    a.write_text("keep me\n")
+    assert sync_once(diffsyncd, a).returncode == 0
