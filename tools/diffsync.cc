@@ -588,6 +588,8 @@ int Main(int argc, char** argv) {
   sync->add_option("--timeout", sync_args.timeout_seconds,
                    "Seconds to wait for the server")
       ->check(CLI::PositiveNumber);
+  sync->add_flag("--events", sync_args.events,
+                 "Print one JSON line per sync step on stdout");
 
   try {
     app.parse(argc, argv);

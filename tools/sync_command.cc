@@ -59,8 +59,15 @@ class DirectoryWatch {
   int fd_ = -1;
 };
 
-void Report(const client::FileSyncReport& r, bool tty, int64_t& sent,
-            int64_t& received) {
+void Report(const client::FileSyncReport& r, bool tty, bool events,
+            int64_t& sent, int64_t& received) {
+  if (events) {
+    std::cout << "{\"online\":" << (r.online ? "true" : "false")
+              << ",\"file_written\":" << (r.file_written ? "true" : "false")
+              << ",\"pending_edits\":" << r.pending_edits
+              << ",\"dropped_hunks\":" << r.dropped_hunks.size() << "}"
+              << std::endl;
+  }
   for (const std::string& hunk : r.dropped_hunks) {
     std::cerr << "diffsync: an edit of yours lost to another client's edit of "
                  "the same text and was not applied:\n"
@@ -101,7 +108,7 @@ int RunSync(const SyncArgs& args) {
       std::cerr << "diffsync: " << r.status().message() << "\n";
       return kExitBadInput;
     }
-    Report(*r, false, sent, received);
+    Report(*r, false, args.events, sent, received);
     if (!r->online) {
       std::cerr << "diffsync: " << args.server << " is unreachable; "
                 << r->pending_edits << " edit(s) kept for the next sync\n";
@@ -124,7 +131,7 @@ int RunSync(const SyncArgs& args) {
                 << "\n";
       return kExitBadInput;
     }
-    Report(*r, tty, sent, received);
+    Report(*r, tty, args.events, sent, received);
     if (r->online) {
       backoff = interval;
     } else {

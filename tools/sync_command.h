@@ -19,6 +19,9 @@ struct SyncArgs {
   bool once = false;
   double interval_seconds = 2;  // Between polls of the server.
   double timeout_seconds = 10;
+  // One JSON line per step on stdout (for scripts and tests):
+  // {"online":B,"file_written":B,"pending_edits":N,"dropped_hunks":N}.
+  bool events = false;
 };
 
 int RunSync(const SyncArgs& args);

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import threading
 
 from dsclient import Client, http_sync
 
@@ -126,3 +127,37 @@ def test_a_deleted_file_is_refused_and_nothing_is_lost(diffsyncd, tmp_path):
     assert got.stdout == "keep me\n"
     a.write_text("keep me\n")
     assert sync_once(diffsyncd, a).returncode == 0
+
+
+def test_two_running_sync_processes_carry_an_edit_across(diffsyncd, tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("start\n")
+    assert sync_once(diffsyncd, a).returncode == 0
+    procs = [subprocess.Popen(
+        [DIFFSYNC, "sync", str(p), "--server", diffsyncd.url, "--doc",
+         "shared file", "--interval", "0.1", "--events"],
+        stdout=subprocess.PIPE, text=True) for p in (a, b)]
+    try:
+        def wait_for(proc, path, text):
+            # Each step prints a line; read until the file holds `text`. A
+            # stuck process is killed, which ends the loop and fails.
+            guard = threading.Timer(60, proc.kill)
+            guard.start()
+            try:
+                for line in proc.stdout:
+                    assert '"online":true' in line, line
+                    if path.exists() and path.read_text() == text:
+                        return
+            finally:
+                guard.cancel()
+            raise AssertionError("sync process ended before %r" % text)
+
+        wait_for(procs[1], b, "start\n")
+        a.write_text("start\nfrom a\n")  # A save the watcher sees.
+        wait_for(procs[1], b, "start\nfrom a\n")
+        b.write_text("from b\nstart\nfrom a\n")
+        wait_for(procs[0], a, "from b\nstart\nfrom a\n")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0
