@@ -61,15 +61,6 @@ int Run(const DaemonConfig& config) {
     std::cerr << "diffsyncd: " << s.ToString() << "\n";
     return 1;
   }
-  const std::string base =
-      "http://" + config.host + ":" + std::to_string(http.port());
-  std::cout << "diffsyncd listening on " << base << "/ (WebSocket "
-            << "ws://" << config.host << ":" << http.port()
-            << "/ws, MobWrite gateway " << base << config.gateway_path
-            << "), data in " << db << std::endl;
-  spdlog::info("event=started address={}:{} data=\"{}\"", config.host,
-               http.port(), db);
-
   // Housekeeping, once a minute: idle views leave memory; views past their
   // expiry leave the store (their clients would be resynced anyway).
   boost::asio::steady_timer housekeeping(io);
@@ -107,6 +98,16 @@ int Run(const DaemonConfig& config) {
       io.stop();
     });
   });
+  // Announced only now, so that a signal sent as soon as the line is read
+  // finds its handler.
+  const std::string base =
+      "http://" + config.host + ":" + std::to_string(http.port());
+  std::cout << "diffsyncd listening on " << base << "/ (WebSocket "
+            << "ws://" << config.host << ":" << http.port()
+            << "/ws, MobWrite gateway " << base << config.gateway_path
+            << "), data in " << db << std::endl;
+  spdlog::info("event=started address={}:{} data=\"{}\"", config.host,
+               http.port(), db);
   io.run();
   return 0;
 }
