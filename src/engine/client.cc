@@ -36,16 +36,29 @@ Status CheckEditStack(const ClientState& state) {
     if (Status s = CheckVersion(field + ".version", edit.version); !s.ok()) {
       return s;
     }
-    if (edit.version > state.client_version) {
-      return BadState(field, "version " + std::to_string(edit.version) +
-                                 " is past client_version " +
-                                 std::to_string(state.client_version));
+    // A raw edit says "after this, n is version" (MakeRequest numbers it
+    // client_version); a delta applies at n = version and the next one
+    // takes client_version.
+    const bool raw = edit.kind == Edit::Kind::kRaw;
+    if (raw ? edit.version > state.client_version
+            : edit.version >= state.client_version) {
+      return BadState(field,
+                      std::string(raw ? "raw" : "delta") + " edit version " +
+                          std::to_string(edit.version) + " is not " +
+                          (raw ? "at most" : "below") + " client_version " +
+                          std::to_string(state.client_version));
     }
     if (i > 0 && edit.version <= state.edit_stack[i - 1].version) {
       return BadState(field,
                       "version " + std::to_string(edit.version) +
                           " does not follow version " +
                           std::to_string(state.edit_stack[i - 1].version));
+    }
+    // A delta goes on the wire as it is: a line break would end its line.
+    if (size_t at = edit.data.find_first_of("\r\n");
+        edit.kind == Edit::Kind::kDelta && at != std::string::npos) {
+      return BadState(
+          field, "line break at byte " + std::to_string(at) + " of the delta");
     }
     // The delta's base is a shadow long gone, so only its form can be
     // checked; the server checks it against its copy of that shadow.

@@ -373,7 +373,18 @@ TEST(ClientState, CorruptStatesAreRefusedNamingTheField) {
        [](ClientState& s) {
          s.edit_stack.back().version = s.client_version + 1;
        },
-       "client state: edit_stack[1]: version"},
+       "client state: edit_stack[1]: delta edit version"},
+      {"delta edit at client version",
+       [](ClientState& s) { s.edit_stack.back().version = s.client_version; },
+       "client state: edit_stack[1]: delta edit version 4 is not below "
+       "client_version 4"},
+      {"raw edit past client version",
+       [](ClientState& s) {
+         s.edit_stack.back().kind = Edit::Kind::kRaw;
+         s.edit_stack.back().version = s.client_version + 1;
+       },
+       "client state: edit_stack[1]: raw edit version 5 is not at most "
+       "client_version 4"},
       {"edits out of order",
        [](ClientState& s) {
          s.edit_stack.back().version = s.edit_stack.front().version;
@@ -385,6 +396,9 @@ TEST(ClientState, CorruptStatesAreRefusedNamingTheField) {
       {"malformed delta",
        [](ClientState& s) { s.edit_stack.front().data = "=1\t*2"; },
        "client state: edit_stack[0]: delta:"},
+      {"line break in a delta",
+       [](ClientState& s) { s.edit_stack.front().data = "=1\t+a\rb"; },
+       "client state: edit_stack[0]: line break at byte 5 of the delta"},
       {"raw text not UTF-8",
        [](ClientState& s) {
          s.edit_stack.front().kind = Edit::Kind::kRaw;

@@ -103,11 +103,13 @@ class ClientDocument {
   ClientState SaveState() const;
   // A client in `state`, after checking it is one a client can be in:
   // non-empty UTF-8 document name, UTF-8 texts, versions in
-  // [0, kMaxWireInteger], an edit stack in increasing version order, none
-  // past client_version, with well-formed deltas and UTF-8 raw texts, and a
-  // local delta that turns the shadow into the text. Errors
-  // (kInvalidArgument) name the field, e.g. "client state: edit_stack[1]:
-  // version 7 is past client_version 5".
+  // [0, kMaxWireInteger], an edit stack in increasing version order (a
+  // delta's version below client_version, a raw text's at most
+  // client_version, as MakeRequest numbers them) holding well-formed deltas
+  // without line breaks and UTF-8 raw texts, and a local delta that turns
+  // the shadow into the text. Errors (kInvalidArgument) name the field, e.g.
+  // "client state: edit_stack[1]: delta edit version 7 is not below
+  // client_version 5".
   static Result<ClientDocument> Restore(const ClientState& state,
                                         ClientOptions options = {});
 
