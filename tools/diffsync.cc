@@ -23,11 +23,11 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "diffsync/client/client_id.h"
 #include "diffsync/client/http_gateway.h"
 #include "diffsync/dmp/diff.h"
 #include "diffsync/dmp/match.h"
@@ -375,15 +375,6 @@ struct RemoteArgs {
   std::string file = std::string(kStdio);  // put: the text to store.
 };
 
-// A client id of our own: an id names one client's state on the server.
-std::string NewClientId() {
-  std::random_device device;
-  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
-  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuv";
-  std::string id = "cli-";
-  for (int i = 0; i < 16; ++i) id += kDigits[rng() % 32];
-  return id;
-}
 
 int FailRemote(const Status& status) {
   std::cerr << "diffsync: " << status.message() << "\n";
@@ -429,7 +420,7 @@ Result<engine::DocumentBlock> Exchange(const RemoteArgs& args,
 int RunGet(const RemoteArgs& args) {
   engine::ClientDocument doc(args.doc);
   engine::DocumentBlock block = doc.MakeRequest();
-  block.client_id = NewClientId();
+  block.client_id = client::NewClientId("cli");
   Result<engine::DocumentBlock> reply = Exchange(args, std::move(block));
   if (!reply.ok()) return FailRemote(reply.status());
   Result<engine::ReplyEffects> fx = doc.HandleReply(*reply);
@@ -444,7 +435,7 @@ int RunPut(const RemoteArgs& args) {
   Result<std::string> text = ReadText(args.file);
   if (!text.ok()) return Fail(text.status());
   engine::DocumentBlock block;
-  block.client_id = NewClientId();
+  block.client_id = client::NewClientId("cli");
   block.document = args.doc;
   engine::Edit overwrite;
   overwrite.kind = engine::Edit::Kind::kRaw;

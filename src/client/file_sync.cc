@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <random>
 #include <sstream>
 
+#include "diffsync/client/client_id.h"
 #include "diffsync/dmp/patch.h"
 #include "diffsync/engine/protocol.h"
 #include "dmp/utf.h"
@@ -43,14 +43,6 @@ int ModeOf(const std::string& path) {
   return static_cast<int>(status.permissions() & fs::perms::mask);
 }
 
-std::string NewClientId() {
-  std::random_device device;
-  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
-  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuv";
-  std::string id = "file-";
-  for (int i = 0; i < 16; ++i) id += kDigits[rng() % 32];
-  return id;
-}
 
 }  // namespace
 
@@ -97,7 +89,7 @@ Result<FileSync> FileSync::Open(FileSyncOptions options) {
   SyncState state;
   state.server_url = gateway->url();
   state.document = options.document;
-  state.client_id = NewClientId();
+  state.client_id = NewClientId("file");
   state.file_path = file.string();
   engine::ClientDocument doc(options.document);
   state.client = doc.SaveState();
