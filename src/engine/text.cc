@@ -216,6 +216,7 @@ NodeRef MakeLeaf(std::initializer_list<std::string_view> parts,
   Leaf* leaf = new (mem) Leaf(cap);
   char* out = leaf->data();
   for (std::string_view p : parts) {
+    if (p.empty()) continue;  // p.data() may be null: memcpy would be UB.
     std::memcpy(out, p.data(), p.size());
     out += p.size();
   }
@@ -633,7 +634,7 @@ bool ReplaceInLeaf(Node*& root, uint64_t p, uint64_t e, std::string_view insert,
   if (slot->unique() && new_size <= target->capacity && !aliased) {
     char* d = target->data();
     std::memmove(d + bp + insert.size(), d + be, target->size - be);
-    std::memcpy(d + bp, insert.data(), insert.size());
+    if (!insert.empty()) std::memcpy(d + bp, insert.data(), insert.size());
     target->size = static_cast<uint32_t>(new_size);
     target->units = new_units;
   } else {
