@@ -247,7 +247,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
   bool closed() const { return closed_; }
   void Close() {
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
   }
 
  private:
@@ -284,7 +284,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
 
   const Options& options_;
   Stats& stats_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<tcp::socket> ws_;  // No per-operation timer.
   asio::steady_timer wake_;
   asio::steady_timer tick_;
   diffsync::engine::ClientDocument doc_;

@@ -94,8 +94,8 @@ class HttpServer::Impl::WsSession final
     : public Session,
       public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(beast::tcp_stream stream, Impl& server)
-      : ws_(std::move(stream)), server_(server) {}
+  WsSession(tcp::socket socket, Impl& server)
+      : ws_(std::move(socket)), server_(server) {}
 
   asio::awaitable<void> Run(Request req) {
     auto timeouts = websocket::stream_base::timeout::suggested(
@@ -176,7 +176,9 @@ class HttpServer::Impl::WsSession final
     self->writing_ = false;
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // On the bare socket: the WebSocket stream keeps its own idle timer, and
+  // beast::tcp_stream's per-operation timer costs on every message.
+  websocket::stream<tcp::socket> ws_;
   Impl& server_;
   std::deque<std::string> outbox_;
   bool writing_ = false;
@@ -247,7 +249,8 @@ asio::awaitable<void> HttpServer::Impl::ServeHttp(tcp::socket socket) {
       Request req = parser.release();
       if (req.target() == "/ws" && !stopping_) {
         stream.expires_never();
-        auto session = std::make_shared<WsSession>(std::move(stream), *this);
+        auto session =
+            std::make_shared<WsSession>(stream.release_socket(), *this);
         co_await session->Run(std::move(req));
         co_return;
       }
