@@ -385,6 +385,19 @@ DocumentBlock Server::Process(const std::string& client_id,
     AppendStack(v, reply);
     return reply;
   }
+  // The full text of our last resync is not acknowledged yet (a client
+  // that got it acknowledges exactly its version): this request was sent
+  // before it arrived, a late copy or a retry after it was lost. It gets
+  // the same resync again and changes nothing; a second resync would
+  // renumber the client's edits again, and a client that did get the first
+  // would see its next edit taken as already applied.
+  if (!v.edit_stack.empty() && v.edit_stack.back().kind == 'R' &&
+      v.edit_stack.back().version == v.server_version &&
+      acked != v.server_version) {
+    reply.version = v.client_version;
+    AppendStack(v, reply);
+    return reply;
+  }
   const std::optional<ViewState::PushBase> push_base = std::move(view.push_base);
   view.push_base.reset();
   if (acked != v.server_version && push_base &&

@@ -332,3 +332,45 @@ TEST(Sync, IdleViewsUnloadAndReloadExactly) {
 
 }  // namespace
 }  // namespace diffsync::engine
+
+namespace diffsync::engine {
+namespace {
+
+TEST(Sync, ALateCopyOfARequestAnsweredByAResyncChangesNothing) {
+  // Alice's view expired; her next request is answered with the whole text
+  // (and a new client version). A late copy of that request must get the
+  // same answer, not a second resync: one would renumber her edits again,
+  // and her next edit, numbered after the first resync, would be taken as
+  // already applied and silently dropped.
+  ServerOptions options;
+  options.view_expiry_millis = 1000;
+  MemoryStore store;
+  ManualClock clock;
+  Server server(store, clock, options);
+  ClientDocument alice("doc");
+  ASSERT_TRUE(alice.Replace(0, 0, "shared").ok());
+  Cycle(server, "alice", alice);
+  Cycle(server, "alice", alice);
+  clock.Advance(std::chrono::seconds(5));
+  ASSERT_TRUE(alice.Replace(6, 0, " text").ok());
+  Message request;
+  request.documents.push_back(alice.MakeRequest());
+  request.documents.back().client_id = "alice";
+  const Message sent = *DecodeMessage(*EncodeMessage(request));
+  Result<Message> first = server.Handle(sent);
+  ASSERT_TRUE(first.ok());
+  Result<Message> copy = server.Handle(sent);  // The network's late copy.
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->documents.at(0).version, first->documents.at(0).version);
+  EXPECT_EQ(copy->documents[0].edits, first->documents[0].edits);
+  ASSERT_TRUE(alice.HandleReply(first->documents[0]).ok());
+  EXPECT_EQ(alice.text().ToString(), "shared text");
+  ASSERT_TRUE(alice.Replace(0, 0, ">").ok());
+  Cycle(server, "alice", alice);
+  Cycle(server, "alice", alice);
+  EXPECT_EQ(server.DocumentText("doc")->ToString(), ">shared text");
+  EXPECT_EQ(alice.text().ToString(), ">shared text");
+}
+
+}  // namespace
+}  // namespace diffsync::engine
