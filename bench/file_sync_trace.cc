@@ -17,7 +17,6 @@
 #include "diffsync/client/file_sync.h"
 #include "diffsync/client/http_gateway.h"
 #include "diffsync/engine/client.h"
-#include "diffsync/engine/protocol.h"
 #include "diffsync/engine/text.h"
 #include "engine/trace.h"
 
@@ -102,15 +101,11 @@ int main(int argc, char** argv) {
   request.documents.push_back(reader.MakeRequest());
   request.documents.back().client_id = "reader-" + dir.filename().string();
   auto gateway = diffsync::client::HttpGateway::Parse(server);
-  auto reply = gateway->Exchange(*diffsync::engine::EncodeMessage(request),
-                                 std::chrono::seconds(30));
-  bool equal = false;
-  if (reply.ok()) {
-    auto decoded = diffsync::engine::DecodeMessage(*reply);
-    if (decoded.ok() && reader.HandleReply(decoded->documents.at(0)).ok()) {
-      equal = reader.text().Equals(trace->end_content);
-    }
-  }
+  auto exchanged = gateway->ExchangeMessage(request, std::chrono::seconds(30));
+  const bool equal =
+      exchanged.ok() && !exchanged->reply.documents.empty() &&
+      reader.HandleReply(exchanged->reply.documents[0]).ok() &&
+      reader.text().Equals(trace->end_content);
   std::cout << "trace " << trace_path << ": " << trace->txn_ends.size()
             << " keystrokes, a save and sync every " << every << "\n"
             << syncs << " syncs in " << seconds << " s ("

@@ -127,22 +127,20 @@ Result<FileSyncReport> FileSync::SyncOnce() {
     // The request's edits are saved before they leave: if we stop now, the
     // next run sends them again and the server recognises them.
     if (Status s = Save(); !s.ok()) return s;
-    Result<std::string> wire = engine::EncodeMessage(request);
-    if (!wire.ok()) return wire.status();
-    Result<std::string> reply = gateway_.Exchange(*wire, options_.timeout);
-    if (!reply.ok()) {
-      if (reply.status().code() != StatusCode::kUnavailable) {
-        return reply.status();
+    Result<Exchanged> exchanged =
+        gateway_.ExchangeMessage(request, options_.timeout);
+    if (!exchanged.ok()) {
+      if (exchanged.status().code() != StatusCode::kUnavailable) {
+        return exchanged.status();
       }
       report.online = false;
       report.pending_edits = doc_.pending_edits();
       return report;
     }
     report.online = true;
-    report.bytes_sent += static_cast<int64_t>(wire->size());
-    report.bytes_received += static_cast<int64_t>(reply->size());
-    Result<engine::Message> decoded = engine::DecodeMessage(*reply);
-    if (!decoded.ok()) return decoded.status().WithContext(gateway_.url());
+    report.bytes_sent += static_cast<int64_t>(exchanged->bytes_sent);
+    report.bytes_received += static_cast<int64_t>(exchanged->bytes_received);
+    const engine::Message* decoded = &exchanged->reply;
     for (const engine::Error& e : decoded->errors) {
       report.errors.push_back(e.code + ": " + e.message);
     }

@@ -100,4 +100,17 @@ Result<std::string> HttpGateway::Exchange(
   return std::move(res.body());
 }
 
+Result<Exchanged> HttpGateway::ExchangeMessage(
+    const engine::Message& request, std::chrono::milliseconds timeout) const {
+  Result<std::string> wire = engine::EncodeMessage(request);
+  if (!wire.ok()) return wire.status();
+  Result<std::string> reply = Exchange(*wire, timeout);
+  if (!reply.ok()) return reply.status();
+  Result<engine::Message> decoded = engine::DecodeMessage(*reply);
+  if (!decoded.ok()) {
+    return decoded.status().WithContext("the reply of " + url());
+  }
+  return Exchanged{std::move(*decoded), wire->size(), reply->size()};
+}
+
 }  // namespace diffsync::client

@@ -10,6 +10,7 @@
 //   Result<HttpGateway> gw = HttpGateway::Parse("http://127.0.0.1:8080");
 //   Result<std::string> reply =
 //       gw->Exchange("u:me\nF:0:notes\nr:0:\n\n", std::chrono::seconds(10));
+//   Result<Exchanged> decoded = gw->ExchangeMessage(message, timeout);
 #ifndef DIFFSYNC_CLIENT_HTTP_GATEWAY_H_
 #define DIFFSYNC_CLIENT_HTTP_GATEWAY_H_
 
@@ -18,9 +19,17 @@
 #include <string>
 #include <string_view>
 
+#include "diffsync/engine/protocol.h"
 #include "diffsync/status.h"
 
 namespace diffsync::client {
+
+// A decoded reply and the sizes of both messages on the wire.
+struct Exchanged {
+  engine::Message reply;
+  size_t bytes_sent = 0;
+  size_t bytes_received = 0;
+};
 
 class HttpGateway {
  public:
@@ -35,6 +44,12 @@ class HttpGateway {
   // message) or a reply that is not UTF-8.
   Result<std::string> Exchange(std::string_view request,
                                std::chrono::milliseconds timeout) const;
+
+  // The same for a decoded message: encodes `request`, exchanges it, and
+  // decodes the reply (an undecodable reply is kInvalidArgument naming the
+  // server).
+  Result<Exchanged> ExchangeMessage(const engine::Message& request,
+                                    std::chrono::milliseconds timeout) const;
 
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
