@@ -37,6 +37,7 @@
 #include "diffsync/engine/protocol.h"
 #include "diffsync/status.h"
 #include "dmp/utf.h"
+#include "exit_codes.h"
 #include "sync_command.h"
 #include "unified.h"
 
@@ -47,10 +48,6 @@ using dmp::Diffs;
 using dmp::Operation;
 using dmp::Settings;
 
-constexpr int kExitOk = 0;
-constexpr int kExitNegative = 1;
-constexpr int kExitBadInput = 2;
-constexpr int kExitUnreachable = 3;
 
 constexpr std::string_view kStdio = "-";
 
@@ -389,16 +386,11 @@ Result<engine::DocumentBlock> Exchange(const RemoteArgs& args,
   if (!gateway.ok()) return gateway.status();
   engine::Message request;
   request.documents.push_back(std::move(block));
-  Result<std::string> wire = engine::EncodeMessage(request);
-  if (!wire.ok()) return wire.status();
-  Result<std::string> reply = gateway->Exchange(
-      *wire, std::chrono::milliseconds(
-                 static_cast<int64_t>(args.timeout_seconds * 1000)));
-  if (!reply.ok()) return reply.status();
-  Result<engine::Message> decoded = engine::DecodeMessage(*reply);
-  if (!decoded.ok()) {
-    return decoded.status().WithContext("the server's reply");
-  }
+  Result<client::Exchanged> exchanged = gateway->ExchangeMessage(
+      request, std::chrono::milliseconds(
+                   static_cast<int64_t>(args.timeout_seconds * 1000)));
+  if (!exchanged.ok()) return exchanged.status();
+  engine::Message* decoded = &exchanged->reply;
   for (const engine::Error& e : decoded->errors) {
     return Status::InvalidArgument("the server refused: " + e.code + " " +
                                    e.message);

@@ -14,13 +14,10 @@
 #include <random>
 
 #include "diffsync/client/file_sync.h"
+#include "exit_codes.h"
 
 namespace diffsync::cli {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitBadInput = 2;
-constexpr int kExitUnreachable = 3;
 
 std::atomic<bool> g_stop{false};
 

@@ -176,8 +176,7 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
   const engine::Server::Stats& stats = server_->stats();
   metrics_.SetEngineTotals(stats.exact_hunks, stats.dropped_hunks,
                            stats.diffed_merges, stats.resyncs);
-  metrics_.documents().Set(static_cast<double>(server_->loaded_documents()));
-  metrics_.views().Set(static_cast<double>(server_->loaded_views()));
+  UpdateLoadedGauges();
   // The requester's own views get their news in this reply.
   std::set<std::pair<std::string, std::string>> requester;
   for (const engine::DocumentBlock& block : request.documents) {
@@ -244,9 +243,13 @@ size_t SyncService::UnloadIdle(int64_t idle_millis) {
         }
         return false;
       });
+  UpdateLoadedGauges();
+  return unloaded;
+}
+
+void SyncService::UpdateLoadedGauges() {
   metrics_.documents().Set(static_cast<double>(server_->loaded_documents()));
   metrics_.views().Set(static_cast<double>(server_->loaded_views()));
-  return unloaded;
 }
 
 void SyncService::Flush(std::function<void()> done) {

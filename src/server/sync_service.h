@@ -98,6 +98,7 @@ class SyncService {
   void ReplyError(const Reply& reply, std::string code, std::string message);
   void Subscribe(Session* session, const std::string& client_id,
                  const std::string& document);
+  void UpdateLoadedGauges();
 
   engine::Clock& clock_;
   ServiceOptions options_;
