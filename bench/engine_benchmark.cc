@@ -7,9 +7,11 @@
 // see docs/benchmarks.md.
 //
 // Rows:
-//   loop/sync_every:K  One client types the trace (ClientDocument::Replace,
-//       the edit-hint path) and syncs after every K keystrokes (trace
-//       transactions) and once at the end. A sync is the full cycle:
+//   loop/sync_every:K/checksums:C  One client types the trace
+//       (ClientDocument::Replace, the edit-hint path) and syncs after every
+//       K keystrokes (trace transactions) and once at the end; with C = 1
+//       (the client's default) every edit carries the h: checksum of the
+//       shadow and so does the server's reply, with C = 0 none does. A sync is the full cycle:
 //       MakeRequest, EncodeMessage, DecodeMessage, Server::Handle (strict
 //       patch of the shadow, exact-then-fuzzy merge, reply diff),
 //       EncodeMessage, DecodeMessage, HandleReply. Counters: cycles,
@@ -186,13 +188,16 @@ void ApplyTransaction(const std::string& row, const Trace& trace, size_t txn,
 void BM_Loop(benchmark::State& state) {
   const Trace& trace = GetTrace();
   const size_t every = static_cast<size_t>(state.range(0));
-  const std::string row = "loop/sync_every:" + std::to_string(every);
+  ClientOptions options;
+  options.send_checksums = state.range(1) != 0;
+  const std::string row = "loop/sync_every:" + std::to_string(every) +
+                          "/checksums:" + std::to_string(state.range(1));
   const size_t keystrokes = trace.txn_ends.size();
   // Untimed (the row runs one iteration): a fresh server, and the client
   // opening the start content. Its first request is MobWrite's raw text,
   // the second the first delta.
   auto loop = std::make_unique<Loop>(row);
-  auto client = std::make_unique<ClientDocument>(kDocument);
+  auto client = std::make_unique<ClientDocument>(kDocument, options);
   client->SetText(Text::FromValidUtf8(trace.start_content));
   loop->Sync(kClient, *client);
   loop->Sync(kClient, *client);
@@ -255,10 +260,11 @@ void BM_Loop(benchmark::State& state) {
 }
 BENCHMARK(BM_Loop)
     ->Name("loop")
-    ->ArgName("sync_every")
-    ->Arg(1)
-    ->Arg(10)
-    ->Arg(100)
+    ->ArgNames({"sync_every", "checksums"})
+    ->Args({1, 1})
+    ->Args({10, 1})
+    ->Args({100, 1})
+    ->Args({1, 0})
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -5,7 +5,6 @@
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
-#include "engine/checksum.h"
 #include "engine/merge.h"
 
 namespace diffsync::engine {
@@ -209,7 +208,7 @@ DocumentBlock ClientDocument::MakeRequest() {
       edit.overwrite = !options_.merge;
       edit.version = client_version_++;
       edit.data = change.ToDelta();
-      if (options_.send_checksums) edit.checksum = internal::TextChecksum(shadow_);
+      if (options_.send_checksums) edit.checksum = shadow_.Crc32();
       edit_stack_.push_back(std::move(edit));
     }
     local_ = ChangeSet::Identity(text_.size16());
@@ -307,7 +306,7 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
     Result<Text> new_shadow =
         change.ok() ? change->Apply(shadow_) : Result<Text>(change.status());
     if (!new_shadow.ok() ||
-        (edit.checksum.has_value() && *edit.checksum != internal::TextChecksum(*new_shadow))) {
+        (edit.checksum.has_value() && *edit.checksum != new_shadow->Crc32())) {
       out_of_step();
       continue;
     }

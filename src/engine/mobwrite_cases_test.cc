@@ -6,6 +6,9 @@
 // Where our server says more than MobWrite's daemon (the `x:` error and `c:`
 // conflict extension lines), the reply is MobWrite's plus those lines;
 // everything MobWrite's client reads is byte for byte what its daemon sends.
+// Our ClientDocument adds `h:` checksum lines after its edits (CRC-32 of the
+// shadow; MobWrite's peers skip them), and the server answers a client that
+// sends them with one after its last edit.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -322,7 +325,8 @@ TEST(MobWriteCases, OverwriteModeClientsSendAndTakeWholeValues) {
   EXPECT_EQ(bob.text().ToString(), "23");
   ASSERT_TRUE(bob.Replace(0, 0, "1").ok());
   ASSERT_TRUE(alice.Replace(2, 0, "4").ok());
-  EXPECT_EQ(Wire::Request("bob", bob), "u:bob\nF:1:number\nD:1:+1\t=2\n\n");
+  EXPECT_EQ(Wire::Request("bob", bob),
+            "u:bob\nF:1:number\nD:1:+1\t=2\nh:1:884863d2\n\n");
   wire.Sync("bob", bob);
   wire.Sync("alice", alice);
   wire.Sync("bob", bob);
@@ -437,9 +441,11 @@ TEST(MobWriteCases, LostOutboundPacketIsResentUntilAcknowledged) {
   // The third request, with nothing new typed, carries both unacknowledged
   // edits again, of which the server has seen none.
   const std::string third = Wire::Request("alice", alice);
-  EXPECT_EQ(third, "u:alice\nF:1:notes\nd:1:=5\t+ world\nd:2:=11\t+!\n\n");
+  EXPECT_EQ(third,
+            "u:alice\nF:1:notes\nd:1:=5\t+ world\nh:1:8bd69e52\n"
+            "d:2:=11\t+!\nh:2:1b851995\n\n");
   const std::string answer = wire.Ask(third);
-  EXPECT_EQ(answer, "F:3:notes\nd:1:=12\n\n");
+  EXPECT_EQ(answer, "F:3:notes\nd:1:=12\nh:1:1b851995\n\n");
   EXPECT_EQ(wire.Document("notes"), "Hello world!");
   // Once the answer arrives, none is pending.
   Wire::Receive(alice, answer);
@@ -571,6 +577,53 @@ TEST(MobWriteCases, LineBreaksBecomeLf) {
   EXPECT_EQ(alice.text().ToString(), wire.Document("notes"));
   wire.Sync("bob", bob);
   EXPECT_EQ(bob.text().ToString(), wire.Document("notes"));
+}
+
+// ---- Our checksum extension (h:) -----------------------------------------
+
+TEST(MobWriteCases, ChecksumsGoBothWaysOnlyWithClientsThatSendThem) {
+  Wire wire;
+  ClientDocument alice("notes");
+  ASSERT_TRUE(alice.Replace(0, 0, "Hello").ok());
+  wire.Sync("alice", alice);
+  ASSERT_TRUE(alice.Replace(5, 0, " world").ok());
+  const std::string request = Wire::Request("alice", alice);
+  EXPECT_EQ(request, "u:alice\nF:1:notes\nd:1:=5\t+ world\nh:1:8bd69e52\n\n");
+  // The reply's last edit carries the CRC of the shadow it leads to.
+  const std::string answer = wire.Ask(request);
+  EXPECT_EQ(answer, "F:2:notes\nd:1:=11\nh:1:8bd69e52\n\n");
+  EXPECT_FALSE(Wire::Receive(alice, answer).resync);
+  // MobWrite's client sends none and gets none.
+  EXPECT_EQ(wire.Ask("u:bob\nF:0:notes\nr:1:Hello world\n\n"),
+            "F:1:notes\nd:0:=11\n\n");
+}
+
+TEST(MobWriteCases, ChecksumMismatchMakesEitherSideResync) {
+  Wire wire;
+  ClientDocument alice("notes");
+  ASSERT_TRUE(alice.Replace(0, 0, "Hello").ok());
+  wire.Sync("alice", alice);
+  // A reply whose delta applies but whose checksum says the server's shadow
+  // is another text: the client resyncs from the last confirmed shadow.
+  ASSERT_TRUE(alice.Replace(5, 0, "!").ok());
+  const std::string answer = wire.Ask(Wire::Request("alice", alice));
+  ASSERT_EQ(answer, "F:2:notes\nd:1:=6\nh:1:9d2acc56\n\n");
+  EXPECT_TRUE(Wire::Receive(alice, "F:2:notes\nd:1:=6\nh:1:00000000\n\n")
+                  .resync);
+  EXPECT_EQ(alice.text().ToString(), "Hello!");
+  // A request whose delta fits the server's shadow but whose checksum does
+  // not match: the server answers with its whole text.
+  EXPECT_EQ(wire.Ask("u:carol\nF:0:notes\nr:1:Hello!\n\n"),
+            "F:1:notes\nd:0:=6\n\n");
+  EXPECT_EQ(wire.Ask("u:carol\nF:1:notes\nd:1:=6\t+?\nh:1:00000000\n\n"),
+            "F:3:notes\nR:1:Hello!\nx:checksum:shadow checksum mismatch "
+            "after client version 1\n\n");
+  // Both converge again through the resync.
+  wire.Sync("alice", alice);
+  wire.Sync("alice", alice);
+  EXPECT_TRUE(alice.in_sync());
+  EXPECT_EQ(alice.text().ToString(), "Hello!");
+  EXPECT_EQ(wire.Document("notes"), "Hello!");
 }
 
 }  // namespace

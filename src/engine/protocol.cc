@@ -1,6 +1,5 @@
 #include "diffsync/engine/protocol.h"
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -654,18 +653,6 @@ class Encoder {
   bool echo_ = false;
 };
 
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
-
 }  // namespace
 
 Result<Message> DecodeMessage(std::string_view wire) {
@@ -684,14 +671,6 @@ bool IsProtocolCode(std::string_view code) {
     if (!ok) return false;
   }
   return true;
-}
-
-uint32_t Crc32(std::string_view data, uint32_t previous) {
-  uint32_t crc = ~previous;
-  for (const char ch : data) {
-    crc = kCrcTable[(crc ^ static_cast<unsigned char>(ch)) & 0xFF] ^ (crc >> 8);
-  }
-  return ~crc;
 }
 
 }  // namespace diffsync::engine

@@ -4,15 +4,16 @@
 #include <set>
 
 #include "dmp/utf.h"
-#include "engine/checksum.h"
 #include "engine/merge.h"
 
 namespace diffsync::engine {
 namespace {
 
 // The view's unacknowledged server edits and conflict reports, as reply
-// lines.
-void AppendStack(const ViewRecord& view, DocumentBlock& reply) {
+// lines; with `checksum`, the last delta carries the CRC of the shadow it
+// leads to (the view's shadow: each reply and push leaves the shadow where
+// the stack's last edit leads).
+void AppendStack(const ViewRecord& view, DocumentBlock& reply, bool checksum) {
   for (const PendingConflict& c : view.pending_conflicts) {
     reply.conflicts.push_back({c.client_version, c.reason, c.hunk});
   }
@@ -23,6 +24,10 @@ void AppendStack(const ViewRecord& view, DocumentBlock& reply) {
     out.version = e.version;
     out.data = e.data;
     reply.edits.push_back(std::move(out));
+  }
+  if (checksum && !reply.edits.empty() &&
+      reply.edits.back().kind == Edit::Kind::kDelta) {
+    reply.edits.back().checksum = view.shadow.Crc32();
   }
 }
 
@@ -129,6 +134,9 @@ struct Server::ViewState {
     Anchor anchor;
   };
   std::optional<PushBase> push_base;
+  // The client's last request sent checksums (h:), so our replies and
+  // pushes do too. MobWrite's clients never send them and so never get any.
+  bool checksums = false;
 };
 
 Server::Server(Store& store, Clock& clock, ServerOptions options)
@@ -294,7 +302,7 @@ Result<Message> Server::Push(const std::string& client_id,
   DocumentBlock block;
   block.document = document;
   block.version = v.client_version;
-  AppendStack(v, block);
+  AppendStack(v, block, view.checksums);
   block.metadata.push_back({"push", ""});
   message.documents.push_back(std::move(block));
   return message;
@@ -363,6 +371,9 @@ DocumentBlock Server::Process(const std::string& client_id,
   ViewState& view = **view_or;
   ViewRecord& v = view.record;
   const int64_t acked = request.version;
+  view.checksums =
+      std::any_of(request.edits.begin(), request.edits.end(),
+                  [](const Edit& e) { return e.checksum.has_value(); });
 
   // A request that brings no edit we have not applied and does not
   // acknowledge our latest reply is a retransmission after that reply was
@@ -382,7 +393,7 @@ DocumentBlock Server::Process(const std::string& client_id,
       });
   if (!request.edits.empty() && !brings_new && acked != v.server_version) {
     reply.version = v.client_version;
-    AppendStack(v, reply);
+    AppendStack(v, reply, view.checksums);
     return reply;
   }
   // The full text of our last resync is not acknowledged yet (a client
@@ -395,7 +406,7 @@ DocumentBlock Server::Process(const std::string& client_id,
       v.edit_stack.back().version == v.server_version &&
       acked != v.server_version) {
     reply.version = v.client_version;
-    AppendStack(v, reply);
+    AppendStack(v, reply, view.checksums);
     return reply;
   }
   const std::optional<ViewState::PushBase> push_base = std::move(view.push_base);
@@ -479,7 +490,8 @@ DocumentBlock Server::Process(const std::string& client_id,
       error("bad-delta", new_shadow.status().message());
       continue;
     }
-    if (edit.checksum.has_value() && *edit.checksum != internal::TextChecksum(*new_shadow)) {
+    if (edit.checksum.has_value() &&
+        *edit.checksum != new_shadow->Crc32()) {
       delta_ok = false;
       error("checksum", "shadow checksum mismatch after client version " +
                             std::to_string(edit.version));
@@ -576,7 +588,7 @@ DocumentBlock Server::Process(const std::string& client_id,
   for (PendingConflict& c : v.pending_conflicts) {
     c.sent_with = v.edit_stack.back().version;
   }
-  AppendStack(v, reply);
+  AppendStack(v, reply, view.checksums);
   if (document_changed) doc.Save(batch);
   batch.views.push_back(SavedView(view));
   return reply;

@@ -10,7 +10,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "diffsync/engine/protocol.h"
 #include "dmp/diff_core.h"
+#include "engine/crc32.h"
 #include "dmp/utf.h"
 
 namespace diffsync::engine {
@@ -52,6 +54,11 @@ struct Node {
   explicit Node(uint8_t h) : height(h) {}
   mutable std::atomic<uint32_t> refs{1};
   const uint8_t height;  // 0 for a leaf.
+  // The subtree's CRC-32 (low half) and x^(8 * its bytes) modulo the CRC
+  // polynomial (high half, never 0: x is invertible modulo the
+  // polynomial), computed on first use; 0 until then and after an edit in
+  // place. One atomic word, so a reader never sees half of a pair.
+  mutable std::atomic<uint64_t> crc{0};
 };
 
 namespace {
@@ -252,6 +259,8 @@ Inner* MutableInner(NodeRef& slot) {
     auto* copy = new Inner(old->height);
     for (int i = 0; i < old->count; ++i) copy->Push(old->child[i], old->len[i]);
     slot = NodeRef::Adopt(copy);
+  } else {
+    slot->crc.store(0, std::memory_order_relaxed);
   }
   return AsInner(slot.get());
 }
@@ -637,12 +646,60 @@ bool ReplaceInLeaf(Node*& root, uint64_t p, uint64_t e, std::string_view insert,
     if (!insert.empty()) std::memcpy(d + bp, insert.data(), insert.size());
     target->size = static_cast<uint32_t>(new_size);
     target->units = new_units;
+    target->crc.store(0, std::memory_order_relaxed);
   } else {
     const std::string_view old = target->view();
     *slot = MakeLeaf({old.substr(0, bp), insert, old.substr(be)}, new_units);
   }
   root = tree.release();
   return true;
+}
+
+// The shift of each leaf size: a leaf's is a lookup.
+const uint32_t* LeafShifts() {
+  static const auto* shifts = [] {
+    auto* table = new uint32_t[kLeafMax + 1];
+    for (uint32_t n = 0; n <= kLeafMax; ++n) table[n] = internal::XPow8N(n);
+    return table;
+  }();
+  return shifts;
+}
+
+uint64_t PackCrc(uint32_t crc, uint32_t shift) {
+  return (uint64_t{shift} << 32) | crc;
+}
+
+uint64_t NodeCrc(const Node* n);
+
+// A leaf's (CRC, shift) pair from its bytes.
+uint64_t LeafCrc(const Leaf* leaf) {
+  return PackCrc(engine::Crc32(leaf->view()), LeafShifts()[leaf->size]);
+}
+
+// An inner node's pair from its children's.
+uint64_t CombineChildren(const Inner* in) {
+  const uint64_t first = NodeCrc(in->child[0].get());
+  auto crc = static_cast<uint32_t>(first);
+  auto shift = static_cast<uint32_t>(first >> 32);
+  for (int i = 1; i < in->count; ++i) {
+    const uint64_t kid = NodeCrc(in->child[i].get());
+    const auto kid_shift = static_cast<uint32_t>(kid >> 32);
+    crc = internal::MultModP(crc, kid_shift) ^ static_cast<uint32_t>(kid);
+    shift = internal::MultModP(shift, kid_shift);
+  }
+  return PackCrc(crc, shift);
+}
+
+// The node's (CRC, shift) pair, from its cache or computed and cached.
+// Relaxed order suffices: the pair depends only on the node's bytes, which
+// are immutable while the node is shared, and whoever shared it published
+// them.
+uint64_t NodeCrc(const Node* n) {
+  uint64_t pair = n->crc.load(std::memory_order_relaxed);
+  if (pair != 0) return pair;
+  pair = n->height == 0 ? LeafCrc(AsLeaf(n)) : CombineChildren(AsInner(n));
+  n->crc.store(pair, std::memory_order_relaxed);
+  return pair;
 }
 
 size_t TreeMemory(const Node* n) {
@@ -688,6 +745,10 @@ Status CheckNode(const Node* n, bool is_root, Len* len) {
     if (leaf->units != Utf16Length(leaf->view())) {
       return Status::Internal("text: leaf UTF-16 length is stale");
     }
+    const uint64_t cached = leaf->crc.load(std::memory_order_relaxed);
+    if (cached != 0 && cached != LeafCrc(leaf)) {
+      return Status::Internal("text: cached CRC of a leaf is stale");
+    }
     *len = {leaf->size, leaf->units};
     return Status::Ok();
   }
@@ -715,6 +776,13 @@ Status CheckNode(const Node* n, bool is_root, Len* len) {
     }
     len->bytes += child_len.bytes;
     len->units += child_len.units;
+  }
+  // The children's pairs are checked: combining them must give the cached
+  // one.
+  const uint64_t cached = in->crc.load(std::memory_order_relaxed);
+  if (cached != 0 && cached != CombineChildren(in)) {
+    return Status::Internal("text: cached CRC of an inner node of height " +
+                            std::to_string(n->height) + " is stale");
   }
   return Status::Ok();
 }
@@ -958,6 +1026,11 @@ int64_t Text::CommonSuffix16(const Text& a, const Text& b) {
   if (a.SameStorage(b)) return a.size16();
   const uint64_t common = text_internal::CommonBytes<false>(a.root_, b.root_);
   return a.size16() - a.Pos16(a.bytes_ - common);
+}
+
+uint32_t Text::Crc32() const {
+  if (root_ == nullptr) return 0;
+  return static_cast<uint32_t>(text_internal::NodeCrc(root_));
 }
 
 size_t Text::MemoryBytes() const {

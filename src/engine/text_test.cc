@@ -1,12 +1,14 @@
 // Tests of Text: edits against a std::u16string model (random, with
 // non-BMP characters), persistence of old versions, storage sharing, the
 // position rules at surrogate pairs, texts of 100 MB, and the common
-// prefix/suffix of related and unrelated versions.
+// prefix/suffix of related and unrelated versions, and the cached CRC-32
+// against zlib's.
 //
 // Random cases print their seed; DIFFSYNC_SEED=<seed> repeats a run.
 #include "diffsync/engine/text.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -17,9 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_seed.h"
+#include "diffsync/engine/protocol.h"
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
-#include "common/test_seed.h"
 
 namespace diffsync::engine {
 namespace {
@@ -475,6 +478,115 @@ TEST(TextTest, CopiesAreSafeAcrossThreads) {
   for (std::thread& t : threads) t.join();
   for (const std::string& r : results) EXPECT_EQ(r, content);
   EXPECT_EQ(shared.ToString(), content);
+}
+
+uint32_t ZlibCrc(const std::string& s) {
+  return static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(s.data()),
+            static_cast<uInt>(s.size())));
+}
+
+TEST(TextTest, Crc32OfKnownTexts) {
+  EXPECT_EQ(Text().Crc32(), 0u);
+  EXPECT_EQ(Text::FromValidUtf8("123456789").Crc32(), 0xCBF43926u);
+  std::mt19937_64 rng(Seed() + 6);
+  // engine::Crc32 itself (folded 64 and 16 bytes at a time where the CPU
+  // can, then byte by byte), continued from a previous CRC as zlib's.
+  for (size_t size = 0; size < 1500; size += 1 + rng() % 7) {
+    std::string bytes(size, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    ASSERT_EQ(Crc32(bytes), ZlibCrc(bytes)) << size << " bytes";
+    const size_t cut = rng() % (size + 1);
+    ASSERT_EQ(Crc32(std::string_view(bytes).substr(cut),
+                    Crc32(std::string_view(bytes).substr(0, cut))),
+              ZlibCrc(bytes));
+  }
+  // Sizes around one leaf and around several levels of inner nodes.
+  for (const size_t chars : {1, 700, 1100, 5000, 90000, 400000}) {
+    const std::string content = RandomText(rng, chars);
+    const Text text = Text::FromValidUtf8(content);
+    EXPECT_EQ(text.Crc32(), ZlibCrc(content)) << chars << " characters";
+    EXPECT_TRUE(text.CheckInvariants().ok());
+  }
+}
+
+// The cached CRC after every edit of random sequences (in place and on
+// shared versions, small and large edits, slices) equals zlib's crc32 of
+// the flattened text, and the versions kept along the way keep theirs.
+TEST(TextTest, Crc32EqualsZlibAfterRandomEdits) {
+  std::mt19937_64 rng(Seed() + 7);
+  struct Version {
+    Text text;
+    std::string content;
+  };
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Text text =
+        Text::FromValidUtf8(RandomText(rng, round == 3 ? 60000 : rng() % 5000));
+    std::vector<Version> kept;
+    for (int step = 0; step < 1200; ++step) {
+      std::u16string model = ToUtf16(text.ToString());
+      const int64_t pos = RandomBoundary(rng, model);
+      int64_t end = std::min<int64_t>(
+          model.size(), pos + (rng() % 4 == 0 ? rng() % 3000 : rng() % 3));
+      if (!IsCharBoundary(model, end)) ++end;
+      const std::string insert = RandomText(
+          rng, rng() % 10 == 0 ? rng() % 2500 : rng() % 3);
+      // Reading the CRC first caches it along the path the edit changes.
+      if (rng() % 2 == 0) (void)text.Crc32();
+      if (rng() % 2 == 0) {
+        text = std::move(text).Replace(pos, end - pos, insert);
+      } else {
+        text = text.Replace(pos, end - pos, insert);
+      }
+      const std::string content = text.ToString();
+      ASSERT_EQ(text.Crc32(), ZlibCrc(content)) << "step " << step;
+      if (step % 50 == 0) {
+        ASSERT_TRUE(text.CheckInvariants().ok())
+            << text.CheckInvariants().ToString();
+        const int64_t a = RandomBoundary(rng, model);
+        int64_t b = std::min<int64_t>(model.size(), a + rng() % 4000);
+        if (!IsCharBoundary(model, b)) ++b;
+        if (b <= text.size16() && text.IsBoundary(a) && text.IsBoundary(b)) {
+          const Text slice = text.Slice(a, b - a);
+          ASSERT_EQ(slice.Crc32(), ZlibCrc(slice.ToString()));
+        }
+      }
+      if (rng() % 40 == 0) kept.push_back({text, content});
+    }
+    for (const Version& v : kept) {
+      ASSERT_EQ(v.text.Crc32(), ZlibCrc(v.content));
+      ASSERT_TRUE(v.text.CheckInvariants().ok());
+    }
+  }
+}
+
+TEST(TextTest, Crc32IsSafeAcrossThreads) {
+  std::mt19937_64 rng(Seed() + 8);
+  const std::string content = RandomText(rng, 200000);
+  const Text shared = Text::FromValidUtf8(content);
+  const uint32_t expected = ZlibCrc(content);
+  std::vector<std::thread> threads;
+  // Each thread reads the shared version's CRC (first use races between
+  // threads) and CRCs of its own edits of it.
+  std::vector<int> all_right(4, 0);
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 200; ++i) {
+        const int64_t pos = (i * 7919 + k * 104729) % (shared.size16() + 1);
+        if (!shared.IsBoundary(pos)) continue;
+        const Text edited = shared.Replace(pos, 0, "k");
+        if (shared.Crc32() != expected || edited.Crc32() == expected ||
+            edited.Replace(pos, 1, "").Crc32() != expected) {
+          return;
+        }
+      }
+      all_right[k] = 1;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(all_right, std::vector<int>(4, 1));
+  EXPECT_TRUE(shared.CheckInvariants().ok());
 }
 
 }  // namespace

@@ -51,8 +51,10 @@ struct ClientOptions {
   // makes no sense).
   bool merge = true;
   // Send our shadow checksum extension (h:) with each edit, so the server
-  // detects a drifted shadow. Costs a pass over the text per cycle.
-  bool send_checksums = false;
+  // detects a drifted shadow (and its replies carry one for us to check).
+  // Text caches CRCs in its nodes, so a checksum costs O(log n + edit), not
+  // a pass over the document.
+  bool send_checksums = true;
 };
 
 // What a reply did to the client's text.

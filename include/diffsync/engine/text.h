@@ -143,6 +143,16 @@ class Text {
         const_cast<void*>(static_cast<const void*>(&f)));
   }
 
+  // CRC-32 (IEEE 802.3, as zlib's crc32 and engine::Crc32) of the UTF-8
+  // text. Every node caches the CRC of its subtree, and a parent's is
+  // combined from its children's (as zlib's crc32_combine, with the shift
+  // for each child's length cached beside its CRC), so a version made by an
+  // edit recomputes only what the edit created: the changed leaves' bytes
+  // and one combine per child of each node on their path, O(log n + edit +
+  // chunk). Thread-safe like the rest: concurrent first uses of a shared
+  // node compute and store the same value.
+  uint32_t Crc32() const;
+
   // Heap bytes of the storage this Text reaches, counting shared parts in
   // full (each Text that reaches a chunk counts it).
   size_t MemoryBytes() const;
@@ -151,7 +161,7 @@ class Text {
   static size_t MemoryBytes(std::span<const Text> texts);
 
   // Checks the tree's structural invariants (sizes, balance, chunks on
-  // character boundaries); for tests and debugging.
+  // character boundaries, cached CRCs); for tests and debugging. O(size).
   Status CheckInvariants() const;
 
  private:
