@@ -1,7 +1,8 @@
 // Arbitrary bytes, valid UTF-8 or not, through the diff and match entry
 // points: each either reports an error or returns valid UTF-8 that means
 // what it should. The first byte chooses where the rest is cut in two, so
-// invalid sequences can sit anywhere in either text.
+// invalid sequences can sit anywhere in either text. Valid texts are also
+// diffed with the plain and the vector middle-snake search, which must agree.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "diffsync/dmp/diff.h"
 #include "diffsync/dmp/match.h"
+#include "dmp/diff_core.h"
 #include "fuzz_util.h"
 
 namespace diffsync::dmp {
@@ -42,6 +44,16 @@ int TestOneInput(const uint8_t* data, size_t size) {
     }
     CheckWhole(*diffs, "DiffMain output is valid UTF-8");
     Check(Text1(*diffs) == a && Text2(*diffs) == b, "DiffMain rebuilds a, b");
+    internal::UseVectorSnakeForTesting(false);
+    // Without a deadline the result is deterministic: the plain and the
+    // vector middle-snake searches must agree.
+    Settings no_deadline;
+    no_deadline.diff_timeout = 0;
+    Result<Diffs> plain = DiffMain(a, b, no_deadline, check_lines);
+    internal::UseVectorSnakeForTesting(true);
+    Result<Diffs> vector = DiffMain(a, b, no_deadline, check_lines);
+    Check(plain.ok() && vector.ok() && *plain == *vector,
+          "vector and plain snake searches agree");
   }
 
   // Diffs built by hand from the raw bytes (the cut in `a` may fall inside a

@@ -10,12 +10,20 @@
 // character, so long equalities cost what their length costs once.
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <cstring>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define DIFFSYNC_HAVE_AVX2_SNAKE 1
+#else
+#define DIFFSYNC_HAVE_AVX2_SNAKE 0
+#endif
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
@@ -198,7 +206,7 @@ struct HalfMatchParts {
 // quarter-length substring at `i`.
 template <typename C>
 std::optional<HalfMatchParts<C>> HalfMatchAt(View<C> longtext,
-                                            View<C> shorttext, size_t i) {
+                                             View<C> shorttext, size_t i) {
   const View<C> seed = longtext.substr(i, longtext.size() / 4);
   size_t best_length = 0;
   HalfMatchParts<C> best;
@@ -209,8 +217,8 @@ std::optional<HalfMatchParts<C>> HalfMatchAt(View<C> longtext,
         SuffixLength(longtext.substr(0, i), shorttext.substr(0, j));
     if (best_length < suffix + prefix) {
       best_length = suffix + prefix;
-      best.common = std::basic_string<C>(
-          shorttext.substr(j - suffix, suffix + prefix));
+      best.common =
+          std::basic_string<C>(shorttext.substr(j - suffix, suffix + prefix));
       best.long_a = longtext.substr(0, i - suffix);
       best.long_b = longtext.substr(i + prefix);
       best.short_a = shorttext.substr(0, j - suffix);
@@ -273,137 +281,68 @@ void Append(DiffsOf<C>& out, DiffsOf<C>&& more) {
 
 template <typename C>
 DiffsOf<C> MainImpl(View<C> text1, View<C> text2, bool check_lines,
-                  TimePoint deadline);
+                    TimePoint deadline);
 
 template <typename C>
 DiffsOf<C> BisectSplit(View<C> text1, View<C> text2, size_t x, size_t y,
-                     TimePoint deadline) {
-  DiffsOf<C> diffs = MainImpl(text1.substr(0, x), text2.substr(0, y), false,
-                            deadline);
+                       TimePoint deadline) {
+  DiffsOf<C> diffs =
+      MainImpl(text1.substr(0, x), text2.substr(0, y), false, deadline);
   Append(diffs, MainImpl(text1.substr(x), text2.substr(y), false, deadline));
   return diffs;
 }
 
-// The furthest point (x, y) that the forward (v1) or reverse (v2) paths
-// reached, mirrored into forward coordinates; used to split the problem when
-// the deadline cut the search short.
-template <typename I>
-std::pair<int64_t, int64_t> FurthestPoint(const I* v1, const I* v2,
-                                          int64_t v_offset, int64_t v_length,
-                                          int64_t n1, int64_t n2) {
-  int64_t best = -1, best_x = 0, best_y = 0;
-  for (int64_t i = 0; i < v_length; ++i) {
-    const int64_t k = i - v_offset;
-    for (int dir = 0; dir < 2; ++dir) {
-      const int64_t x = dir == 0 ? v1[i] : v2[i];
-      const int64_t y = x - k;
-      if (x < 0 || x > n1 || y < 0 || y > n2 || x + y <= best) continue;
-      best = x + y;
-      best_x = dir == 0 ? x : n1 - x;
-      best_y = dir == 0 ? y : n2 - y;
+// Two copies of the middle-snake search: plain, and (x86-64) one that
+// advances eight diagonals per instruction where the CPU has AVX2. Each
+// copy lives in its own namespace, so no inline function of one is merged
+// with the other's at link time.
+namespace plain {
+#define DIFFSYNC_SNAKE_TARGET
+#define DIFFSYNC_SNAKE_AVX2 0
+#include "dmp/middle_snake.inc"
+#undef DIFFSYNC_SNAKE_AVX2
+#undef DIFFSYNC_SNAKE_TARGET
+}  // namespace plain
+
+#if DIFFSYNC_HAVE_AVX2_SNAKE
+namespace avx2 {
+#define DIFFSYNC_SNAKE_TARGET __attribute__((target("avx2")))
+#define DIFFSYNC_SNAKE_AVX2 1
+#include "dmp/middle_snake.inc"
+#undef DIFFSYNC_SNAKE_AVX2
+#undef DIFFSYNC_SNAKE_TARGET
+}  // namespace avx2
+
+// Read on every bisection; set only by tests (UseVectorSnakeForTesting).
+std::atomic<bool> vector_snake_allowed{true};
+
+bool UseAvx2Snake() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has && vector_snake_allowed.load(std::memory_order_relaxed);
+}
+#endif
+
+template <typename C, typename I, bool kFront>
+std::optional<plain::SnakeSplit> FindMiddleSnake(View<C> text1, View<C> text2,
+                                                 TimePoint deadline) {
+#if DIFFSYNC_HAVE_AVX2_SNAKE
+  if constexpr (std::is_same_v<C, char16_t> && std::is_same_v<I, int32_t>) {
+    if (UseAvx2Snake()) {
+      if (auto met = avx2::MiddleSnake<C, I, kFront>(text1, text2, deadline)) {
+        return plain::SnakeSplit{met->x, met->y};
+      }
+      return std::nullopt;
     }
   }
-  return {best_x, best_y};
+#endif
+  return plain::MiddleSnake<C, I, kFront>(text1, text2, deadline);
 }
 
-// Myers' middle-snake bisection (1986), as DMP runs it. I is the type of the
-// diagonal arrays: 32-bit whenever the texts allow, for cache footprint.
-// kFront: the total length is odd, so the front path detects the overlap
-// (a template argument keeps the test out of the inner loops).
+// Myers' bisection: split at the middle snake and diff both halves.
 template <typename C, typename I, bool kFront>
 DiffsOf<C> BisectWith(View<C> text1, View<C> text2, TimePoint deadline) {
-  const int64_t n1 = static_cast<int64_t>(text1.size());
-  const int64_t n2 = static_cast<int64_t>(text2.size());
-  const int64_t max_d = (n1 + n2 + 1) / 2;
-  const bool has_deadline = deadline != kNoDeadline;
-  bool late = has_deadline && std::chrono::steady_clock::now() > deadline;
-  // Past the deadline only a few steps are searched, so only that much of
-  // the diagonal arrays is needed.
-  int64_t limit = late ? std::min<int64_t>(max_d, kStepsAfterDeadline) : max_d;
-  const int64_t v_offset = limit;
-  const int64_t v_length = 2 * limit + 2;
-  std::vector<I> v(2 * v_length, -1);
-  I* const v1 = v.data();
-  I* const v2 = v.data() + v_length;
-  v1[v_offset + 1] = 0;
-  v2[v_offset + 1] = 0;
-  const int64_t delta = n1 - n2;
-  int64_t k1start = 0, k1end = 0, k2start = 0, k2end = 0;
-  const C* const s1 = text1.data();
-  const C* const s2 = text2.data();
-
-  for (int64_t d = 0; d < limit; ++d) {
-    if (has_deadline && !late && std::chrono::steady_clock::now() > deadline) {
-      late = true;
-      limit = std::min(limit, std::max<int64_t>(d + 1, kStepsAfterDeadline));
-    }
-    // Walk the front path one step.
-    for (int64_t k1 = -d + k1start; k1 <= d - k1end; k1 += 2) {
-      I* const p = v1 + v_offset + k1;
-      // DMP tests k1 == -d and k1 == d here; the diagonals just outside
-      // [-d, d] still hold -1, which makes the comparison choose the same.
-      int64_t x1 = p[-1] < p[1] ? p[1] : p[-1] + 1;
-      int64_t y1 = x1 - k1;
-      if (x1 < n1 && y1 < n2 && s1[x1] == s2[y1]) {
-        const size_t run = MismatchForward(
-            s1 + x1, s2 + y1, static_cast<size_t>(std::min(n1 - x1, n2 - y1)));
-        x1 += run;
-        y1 += run;
-      }
-      *p = static_cast<I>(x1);
-      if (x1 > n1) {
-        k1end += 2;  // Ran off the right of the graph.
-      } else if (y1 > n2) {
-        k1start += 2;  // Ran off the bottom of the graph.
-      } else if constexpr (kFront) {
-        const int64_t k2_offset = v_offset + delta - k1;
-        if (k2_offset >= 0 && k2_offset < v_length && v2[k2_offset] != -1 &&
-            x1 >= n1 - v2[k2_offset]) {
-          // The paths overlap (x2 mirrored onto the top-left system).
-          return BisectSplit(text1, text2, static_cast<size_t>(x1),
-                             static_cast<size_t>(y1), deadline);
-        }
-      }
-    }
-    // Walk the reverse path one step.
-    for (int64_t k2 = -d + k2start; k2 <= d - k2end; k2 += 2) {
-      I* const p = v2 + v_offset + k2;
-      int64_t x2 = p[-1] < p[1] ? p[1] : p[-1] + 1;
-      int64_t y2 = x2 - k2;
-      if (x2 < n1 && y2 < n2 && s1[n1 - x2 - 1] == s2[n2 - y2 - 1]) {
-        const size_t run = MismatchBackward(
-            s1 + (n1 - x2), s2 + (n2 - y2),
-            static_cast<size_t>(std::min(n1 - x2, n2 - y2)));
-        x2 += run;
-        y2 += run;
-      }
-      *p = static_cast<I>(x2);
-      if (x2 > n1) {
-        k2end += 2;  // Ran off the left of the graph.
-      } else if (y2 > n2) {
-        k2start += 2;  // Ran off the top of the graph.
-      } else if constexpr (!kFront) {
-        const int64_t k1_offset = v_offset + delta - k2;
-        if (k1_offset >= 0 && k1_offset < v_length && v1[k1_offset] != -1) {
-          const int64_t x1 = v1[k1_offset];
-          if (x1 >= n1 - x2) {
-            const int64_t y1 = v_offset + x1 - k1_offset;
-            return BisectSplit(text1, text2, static_cast<size_t>(x1),
-                               static_cast<size_t>(y1), deadline);
-          }
-        }
-      }
-    }
-  }
-  if (late) {
-    // Out of time: split at the furthest point either path reached and let
-    // the halves be diffed the same way, rather than give up on the region.
-    const auto [x, y] = FurthestPoint(v1, v2, v_offset, v_length, n1, n2);
-    const bool corner = (x == 0 && y == 0) || (x == n1 && y == n2);
-    if (!corner) {
-      return BisectSplit(text1, text2, static_cast<size_t>(x),
-                         static_cast<size_t>(y), deadline);
-    }
+  if (const auto met = FindMiddleSnake<C, I, kFront>(text1, text2, deadline)) {
+    return BisectSplit(text1, text2, met->x, met->y, deadline);
   }
   // No commonality at all.
   DiffsOf<C> diffs;
@@ -430,7 +369,7 @@ Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline);
 // Diffs two texts that share no common prefix or suffix.
 template <typename C>
 DiffsOf<C> Compute(View<C> text1, View<C> text2, bool check_lines,
-                 TimePoint deadline) {
+                   TimePoint deadline) {
   using S = std::basic_string<C>;
   if (text1.empty()) return {{Operation::kInsert, S(text2)}};
   if (text2.empty()) return {{Operation::kDelete, S(text1)}};
@@ -457,7 +396,8 @@ DiffsOf<C> Compute(View<C> text1, View<C> text2, bool check_lines,
   if (deadline != kNoDeadline) {
     // Half-match can yield a non-minimal diff, so only when time is limited.
     if (auto hm = HalfMatchImpl(text1, text2)) {
-      DiffsOf<C> diffs = MainImpl(hm->text1_a, hm->text2_a, check_lines, deadline);
+      DiffsOf<C> diffs =
+          MainImpl(hm->text1_a, hm->text2_a, check_lines, deadline);
       diffs.push_back({Operation::kEqual, std::move(hm->common)});
       Append(diffs, MainImpl(hm->text1_b, hm->text2_b, check_lines, deadline));
       return diffs;
@@ -476,7 +416,7 @@ void CleanupMergeImpl(std::vector<D>& diffs);
 
 template <typename C>
 DiffsOf<C> MainImpl(View<C> text1, View<C> text2, bool check_lines,
-                  TimePoint deadline) {
+                    TimePoint deadline) {
   using S = std::basic_string<C>;
   if (text1 == text2) {
     if (text1.empty()) return {};
@@ -557,7 +497,8 @@ Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline) {
   auto flush = [&] {
     if (count_delete >= 1 && count_insert >= 1) {
       out.resize(run_start);
-      Append(out, MainImpl<char16_t>(text_delete, text_insert, false, deadline));
+      Append(out,
+             MainImpl<char16_t>(text_delete, text_insert, false, deadline));
     }
     count_delete = count_insert = 0;
     text_delete.clear();
@@ -665,7 +606,8 @@ void CleanupMergeImpl(std::vector<D>& diffs) {
         out.resize(run_start);
         if (count_delete != 0 && count_insert != 0) {
           // Factor out any common prefix.
-          size_t common = PrefixLength(AsView(text_insert), AsView(text_delete));
+          size_t common =
+              PrefixLength(AsView(text_insert), AsView(text_delete));
           if (common != 0) {
             if (!out.empty() && out.back().operation == Operation::kEqual) {
               out.back().text.append(text_insert, 0, common);
@@ -736,7 +678,8 @@ void CleanupMergeImpl(std::vector<D>& diffs) {
         const auto edit = AsView(cur.text);
         if (edit.ends_with(AsView(prev.text))) {
           // Shift the edit over the previous equality.
-          cur.text = prev.text + cur.text.substr(0, edit.size() - prev.text.size());
+          cur.text =
+              prev.text + cur.text.substr(0, edit.size() - prev.text.size());
           next.text = prev.text + next.text;
           out.erase(out.begin() + static_cast<ptrdiff_t>(pointer - 1));
           changes = true;
@@ -765,9 +708,20 @@ bool IsAsciiAlnum(char16_t c) {
 // JavaScript's \s.
 bool IsJsWhitespace(char16_t c) {
   switch (c) {
-    case u'\t': case u'\n': case 0x0B: case 0x0C: case u'\r': case u' ':
-    case 0x00A0: case 0x1680: case 0x2028: case 0x2029: case 0x202F:
-    case 0x205F: case 0x3000: case 0xFEFF:
+    case u'\t':
+    case u'\n':
+    case 0x0B:
+    case 0x0C:
+    case u'\r':
+    case u' ':
+    case 0x00A0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
       return true;
     default:
       return c >= 0x2000 && c <= 0x200A;
@@ -825,8 +779,7 @@ int SemanticScore(const Joined& s, size_t begin, size_t mid, size_t end) {
   const bool blank_line1 =
       line_break1 && char1 == u'\n' &&
       (at(mid - 2, begin, mid) == u'\n' ||
-       (at(mid - 2, begin, mid) == u'\r' &&
-        at(mid - 3, begin, mid) == u'\n'));
+       (at(mid - 2, begin, mid) == u'\r' && at(mid - 3, begin, mid) == u'\n'));
   bool blank_line2 = false;
   if (line_break2) {
     size_t i = mid;
@@ -854,7 +807,8 @@ TimePoint DeadlineAfter(double seconds) {
   if (span >= std::chrono::duration<double>(TimePoint::max() - now)) {
     return kNoDeadline;
   }
-  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(span);
+  return now +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(span);
 }
 
 Diffs16 DiffCompute(U16View text1, U16View text2, bool check_lines,
@@ -876,17 +830,19 @@ Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
   const size_t suffix =
       SuffixLength(text1.substr(prefix), text2.substr(prefix));
   Diffs16 diffs;
-  if (prefix > 0) diffs.push_back({Operation::kEqual, U16(text1.substr(0, prefix))});
-  Append(diffs, DiffCompute(text1.substr(prefix, text1.size() - prefix - suffix),
-                            text2.substr(prefix, text2.size() - prefix - suffix),
-                            check_lines, deadline));
+  if (prefix > 0)
+    diffs.push_back({Operation::kEqual, U16(text1.substr(0, prefix))});
+  Append(diffs,
+         DiffCompute(text1.substr(prefix, text1.size() - prefix - suffix),
+                     text2.substr(prefix, text2.size() - prefix - suffix),
+                     check_lines, deadline));
   if (suffix > 0) {
-    diffs.push_back({Operation::kEqual, U16(text1.substr(text1.size() - suffix))});
+    diffs.push_back(
+        {Operation::kEqual, U16(text1.substr(text1.size() - suffix))});
   }
   CleanupMerge(diffs);
   return diffs;
 }
-
 
 size_t CommonPrefix(U16View a, U16View b) { return PrefixLength(a, b); }
 size_t CommonSuffix(U16View a, U16View b) { return SuffixLength(a, b); }
@@ -958,9 +914,8 @@ void CleanupSemantic(Diffs16& diffs) {
         diffs[at + 1].operation = Operation::kInsert;
         equalities.pop_back();  // The equality just deleted.
         if (!equalities.empty()) equalities.pop_back();  // Re-evaluate it.
-        pointer = equalities.empty()
-                      ? -1
-                      : static_cast<ptrdiff_t>(equalities.back());
+        pointer =
+            equalities.empty() ? -1 : static_cast<ptrdiff_t>(equalities.back());
         length_insertions1 = length_deletions1 = 0;
         length_insertions2 = length_deletions2 = 0;
         have_last_equality = false;
@@ -986,9 +941,11 @@ void CleanupSemantic(Diffs16& diffs) {
       const size_t overlap1 = CommonOverlap(deletion, insertion);
       const size_t overlap2 = CommonOverlap(insertion, deletion);
       if (overlap1 >= overlap2) {
-        if (overlap1 * 2 >= deletion.size() || overlap1 * 2 >= insertion.size()) {
-          diffs.insert(diffs.begin() + static_cast<ptrdiff_t>(p),
-                       Diff16{Operation::kEqual, insertion.substr(0, overlap1)});
+        if (overlap1 * 2 >= deletion.size() ||
+            overlap1 * 2 >= insertion.size()) {
+          diffs.insert(
+              diffs.begin() + static_cast<ptrdiff_t>(p),
+              Diff16{Operation::kEqual, insertion.substr(0, overlap1)});
           diffs[p - 1].text = deletion.substr(0, deletion.size() - overlap1);
           diffs[p + 1].text = insertion.substr(overlap1);
           ++p;
@@ -1171,8 +1128,8 @@ Status ForEachDeltaToken(std::string_view delta,
           return error(offset, "invalid number '" + std::string(param) + "'");
         }
       } else {
-        return error(offset,
-                     "invalid operation '" + std::string(raw.substr(0, 1)) + "'");
+        return error(offset, "invalid operation '" +
+                                 std::string(raw.substr(0, 1)) + "'");
       }
       if (Status s = fn(token); !s.ok()) return s;
     }
@@ -1193,6 +1150,16 @@ Diffs ToDiffs(const Diffs16& diffs) {
   out.reserve(diffs.size());
   for (const auto& d : diffs) out.push_back({d.operation, ToUtf8(d.text)});
   return out;
+}
+
+bool UseVectorSnakeForTesting(bool on) {
+#if DIFFSYNC_HAVE_AVX2_SNAKE
+  vector_snake_allowed.store(on, std::memory_order_relaxed);
+  return on && __builtin_cpu_supports("avx2");
+#else
+  (void)on;
+  return false;
+#endif
 }
 
 }  // namespace diffsync::dmp::internal

@@ -13,9 +13,9 @@
 
 #include <array>
 #include <chrono>
-#include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +53,12 @@ Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
 // shift edits differently).
 Diffs16 DiffCompute(U16View text1, U16View text2, bool check_lines,
                     TimePoint deadline);
+
+// The middle-snake search has a plain and, on x86-64 CPUs with AVX2, a
+// vectorised form, used by default; both must find the same snakes.
+// Turning the vector form off (on = false) lets tests compare the two.
+// Returns whether the vector form is now in use. Affects all threads.
+bool UseVectorSnakeForTesting(bool on);
 
 size_t CommonPrefix(U16View a, U16View b);
 // Byte lengths of the common prefix / suffix of two UTF-8 texts, on a
@@ -141,7 +147,9 @@ inline U16 Text2(const Diffs16& diffs) {
 inline int64_t XIndex(const Diffs16& diffs, int64_t loc) {
   return XIndexOf(diffs, loc);
 }
-inline int64_t Levenshtein(const Diffs16& diffs) { return LevenshteinOf(diffs); }
+inline int64_t Levenshtein(const Diffs16& diffs) {
+  return LevenshteinOf(diffs);
+}
 
 // One token of a delta (DMP's delta format): `op` is '=', '-' or '+';
 // `count` the units of '=' and '-'; `text` the decoded insertion of '+';

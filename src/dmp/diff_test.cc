@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 #include <string>
 
+#include "common/test_seed.h"
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
 
@@ -33,9 +35,10 @@ TEST(DiffMain, TrivialCases) {
   EXPECT_EQ(*DiffMain("abc", "abc", NoTimeout()), (Diffs{{kEq, "abc"}}));
   EXPECT_EQ(*DiffMain("abc", "ab123c", NoTimeout()),
             (Diffs{{kEq, "ab"}, {kIns, "123"}, {kEq, "c"}}));
-  EXPECT_EQ(*DiffMain("a123b456c", "abc", NoTimeout()),
-            (Diffs{{kEq, "a"}, {kDel, "123"}, {kEq, "b"}, {kDel, "456"},
-                   {kEq, "c"}}));
+  EXPECT_EQ(
+      *DiffMain("a123b456c", "abc", NoTimeout()),
+      (Diffs{
+          {kEq, "a"}, {kDel, "123"}, {kEq, "b"}, {kDel, "456"}, {kEq, "c"}}));
 }
 
 TEST(DiffMain, RejectsInvalidUtf8NamingTheText) {
@@ -57,12 +60,14 @@ TEST(DiffMain, NeverSplitsASurrogatePair) {
 }
 
 TEST(DiffMain, NeverSplitsCharactersOnRandomAstralText) {
-  const uint64_t seed = std::random_device{}();
-  std::mt19937_64 rng(seed);
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  const std::string alphabet[] = {"a", "\xC3\xA9", "\xE4\xB8\xAD",
-                                  "\xF0\x9F\x98\x80", "\xF0\x9F\x98\x81",
-                                  "\xF0\x9F\x98\x82", "\n"};
+  std::mt19937_64 rng(test_util::TestSeed(20261201));
+  const std::string alphabet[] = {"a",
+                                  "\xC3\xA9",
+                                  "\xE4\xB8\xAD",
+                                  "\xF0\x9F\x98\x80",
+                                  "\xF0\x9F\x98\x81",
+                                  "\xF0\x9F\x98\x82",
+                                  "\n"};
   auto random_text = [&] {
     std::string s;
     const int n = static_cast<int>(rng() % 40);
@@ -83,6 +88,68 @@ TEST(DiffMain, NeverSplitsCharactersOnRandomAstralText) {
       ASSERT_EQ(Text1(d), a);
       ASSERT_EQ(Text2(d), b);
       ASSERT_EQ(*FromDelta(a, ToDelta(d)), d);
+    }
+  }
+}
+
+// The vector middle-snake search must find exactly the snakes the plain
+// one finds: same diffs with and without it, with no deadline and with one
+// already passed (which cuts every bisection short the same way each run).
+// Pairs are a random text and an edited copy, so both long snakes and many
+// short chance matches occur; small alphabets make the chance matches dense.
+TEST(DiffMain, VectorAndPlainSnakeSearchesAgree) {
+  if (!internal::UseVectorSnakeForTesting(true)) {
+    GTEST_SKIP() << "no vector snake search on this CPU";
+  }
+  std::mt19937_64 rng(test_util::TestSeed(20261201));
+  const std::vector<std::vector<std::string>> alphabets = {
+      {"a", "b"},
+      {"a", "b", "c", "d", " ", "\n"},
+      {"the ", "cat ", "sat ", "on ", "a ", "mat", ".", "\n", "e", "t"},
+      {"a", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", " "}};
+  auto random_text = [&](const std::vector<std::string>& alphabet, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  const auto past = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  for (int i = 0; i < 400; ++i) {
+    const auto& alphabet = alphabets[rng() % alphabets.size()];
+    const std::string a =
+        random_text(alphabet, static_cast<int>(rng() % (i < 360 ? 300 : 3000)));
+    // An edited copy: random deletions and insertions along the text.
+    std::string b;
+    for (size_t at = 0; at < a.size();) {
+      size_t keep = std::min<size_t>(a.size() - at, rng() % 40);
+      while (at + keep < a.size() &&
+             (static_cast<unsigned char>(a[at + keep]) & 0xC0) == 0x80) {
+        ++keep;  // Keep whole characters.
+      }
+      b += a.substr(at, keep);
+      at += keep;
+      if (rng() % 2 == 0)
+        b += random_text(alphabet, static_cast<int>(rng() % 8));
+      while (at < a.size() && rng() % 3 != 0) {
+        // Delete whole characters only (skip continuation bytes).
+        ++at;
+        while (at < a.size() &&
+               (static_cast<unsigned char>(a[at]) & 0xC0) == 0x80)
+          ++at;
+      }
+    }
+    for (int mode = 0; mode < 3; ++mode) {
+      auto diff = [&] {
+        return mode == 2 ? *DiffMain(a, b, past, false)
+                         : *DiffMain(a, b, NoTimeout(), mode == 1);
+      };
+      internal::UseVectorSnakeForTesting(true);
+      const Diffs vector = diff();
+      internal::UseVectorSnakeForTesting(false);
+      const Diffs plain = diff();
+      internal::UseVectorSnakeForTesting(true);
+      ASSERT_EQ(vector, plain) << "case " << i << " mode " << mode;
+      ASSERT_EQ(Text1(vector), a);
+      ASSERT_EQ(Text2(vector), b);
     }
   }
 }
@@ -120,7 +187,8 @@ TEST(DiffMain, PastTheDeadlineKeepsFindingCommonText) {
     a += c;
     b += (i % 97 == 0) ? '#' : c;
   }
-  const auto expired = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  const auto expired =
+      std::chrono::steady_clock::now() - std::chrono::seconds(1);
   Diffs d = *DiffMain(a, b, expired, false);
   EXPECT_EQ(Text1(d), a);
   EXPECT_EQ(Text2(d), b);
@@ -130,7 +198,8 @@ TEST(DiffMain, PastTheDeadlineKeepsFindingCommonText) {
 }
 
 TEST(DiffMain, TimeoutZeroIsMinimal) {
-  Diffs d = *DiffMain("The quick brown fox", "The quack brown box", NoTimeout());
+  Diffs d =
+      *DiffMain("The quick brown fox", "The quack brown box", NoTimeout());
   EXPECT_EQ(Levenshtein(d), 2);
 }
 
@@ -184,8 +253,9 @@ TEST(Cleanups, SemanticLosslessLeavesAnEmptyEditInPlace) {
 TEST(DiffMain, MergesOnceOverPrefixMiddleAndSuffixAsDmp) {
   // Half-match case where merging the middle alone first shifts the edits
   // differently; expected result recorded from DMP JS 1.0.5.
-  Diffs d = *DiffMain("bbabbbbabbaaaaaabbaababbbbababaaabbbabababbaaaaabbabbbbaba",
-                      "bbbaaaaaabbaababbbbabaaaabbbabababbaaabaabbabbbbaba");
+  Diffs d =
+      *DiffMain("bbabbbbabbaaaaaabbaababbbbababaaabbbabababbaaaaabbabbbbaba",
+                "bbbaaaaaabbaababbbbabaaaabbbabababbaaabaabbabbbbaba");
   ASSERT_GE(d.size(), 3u);
   EXPECT_EQ(d[0], (Diff{kDel, "bbab"}));
   EXPECT_EQ(d[1], (Diff{kEq, "bbba"}));
@@ -193,9 +263,9 @@ TEST(DiffMain, MergesOnceOverPrefixMiddleAndSuffixAsDmp) {
 }
 
 TEST(Delta, RoundTripsAndCountsUtf16Units) {
-  const Diffs d = {{kEq, "jump"}, {kDel, "s"}, {kIns, "ed"}, {kEq, " over "},
-                   {kDel, "the"}, {kIns, "a"}, {kEq, " lazy"},
-                   {kIns, "old dog"}};
+  const Diffs d = {{kEq, "jump"},   {kDel, "s"},      {kIns, "ed"},
+                   {kEq, " over "}, {kDel, "the"},    {kIns, "a"},
+                   {kEq, " lazy"},  {kIns, "old dog"}};
   EXPECT_EQ(ToDelta(d), "=4\t-1\t+ed\t=6\t-3\t+a\t=5\t+old dog");
   EXPECT_EQ(*FromDelta(Text1(d), ToDelta(d)), d);
   const Diffs astral = {{kEq, "\xF0\x9F\x98\x80"}, {kIns, "\xF0\x9F\x98\x81"}};
@@ -211,7 +281,9 @@ TEST(Delta, ErrorsSayWhereAndWhy) {
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(r.status().message(), message);
   };
-  expect_error("abc", "=2\t-2", "delta: counts exceed the length of text1 (3 UTF-16 units) at offset 3");
+  expect_error(
+      "abc", "=2\t-2",
+      "delta: counts exceed the length of text1 (3 UTF-16 units) at offset 3");
   expect_error("abc", "=2", "delta: covers 2 of the 3 UTF-16 units of text1");
   expect_error("abc", "=x3", "delta: invalid number 'x3' at offset 0");
   expect_error("abc", "=3\t-", "delta: invalid number '' at offset 3");
