@@ -5,6 +5,7 @@
 // that the server's document ends equal to the trace's final text.
 //
 //   diffsync_file_trace --server http://127.0.0.1:8080 --every 100
+//       [--transport ws|http]
 //       [--trace ../shared/data/traces/sequential/automerge-paper.json.gz]
 #include <chrono>
 #include <filesystem>
@@ -37,11 +38,14 @@ int main(int argc, char** argv) {
   std::string trace_path = std::string(DIFFSYNC_SHARED_DATA_DIR) +
                            "/traces/sequential/automerge-paper.json.gz";
   int every = 100;
+  std::string transport = "ws";
   CLI::App app{"diffsync_file_trace: an editing trace typed into a synced file"};
   app.add_option("--server", server, "http://HOST:PORT of a diffsyncd")->required();
   app.add_option("--trace", trace_path);
   app.add_option("--every", every, "Keystrokes per save and sync")
       ->check(CLI::PositiveNumber);
+  app.add_option("--transport", transport, "ws (WebSocket) or http (gateway)")
+      ->check(CLI::IsMember({"ws", "http"}));
   CLI11_PARSE(app, argc, argv);
 
   auto trace = diffsync::engine::LoadTrace(trace_path);
@@ -61,6 +65,8 @@ int main(int argc, char** argv) {
   options.file = file;
   options.server = server;
   options.document = document;
+  options.websocket = transport == "ws";
+  options.http_fallback = false;
   auto sync = diffsync::client::FileSync::Open(options);
   if (!sync.ok()) {
     std::cerr << sync.status().ToString() << "\n";
@@ -69,7 +75,7 @@ int main(int argc, char** argv) {
   int64_t syncs = 0, sent = 0, received = 0;
   const auto start = std::chrono::steady_clock::now();
   auto step = [&]() -> bool {
-    auto report = sync->SyncOnce();
+    auto report = (*sync)->SyncOnce();
     if (!report.ok() || !report->online) {
       std::cerr << "sync failed: "
                 << (report.ok() ? "offline" : report.status().ToString()) << "\n";
@@ -106,7 +112,8 @@ int main(int argc, char** argv) {
       exchanged.ok() && !exchanged->reply.documents.empty() &&
       reader.HandleReply(exchanged->reply.documents[0]).ok() &&
       reader.text().Equals(trace->end_content);
-  std::cout << "trace " << trace_path << ": " << trace->txn_ends.size()
+  std::cout << "transport " << transport << "\n"
+            << "trace " << trace_path << ": " << trace->txn_ends.size()
             << " keystrokes, a save and sync every " << every << "\n"
             << syncs << " syncs in " << seconds << " s ("
             << seconds * 1000 / static_cast<double>(syncs) << " ms per sync)\n"

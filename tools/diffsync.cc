@@ -6,7 +6,7 @@
 //   diffsync match TEXT_FILE PATTERN LOC
 //   diffsync get --server URL --doc NAME
 //   diffsync put --server URL --doc NAME [FILE]
-//   diffsync sync FILE --server URL --doc NAME [--once]
+//   diffsync sync FILE --server URL --doc NAME [--token T] [--once]
 //
 // Exit codes: 0 success; 1 a negative answer (apply: a hunk did not apply,
 // match: no match); 2 bad usage or bad input (unreadable or non-UTF-8 file,
@@ -369,6 +369,7 @@ struct RemoteArgs {
   std::string server;
   std::string doc;
   double timeout_seconds = 10;
+  std::string token;
   std::string file = std::string(kStdio);  // put: the text to store.
 };
 
@@ -385,6 +386,7 @@ Result<engine::DocumentBlock> Exchange(const RemoteArgs& args,
   Result<client::HttpGateway> gateway = client::HttpGateway::Parse(args.server);
   if (!gateway.ok()) return gateway.status();
   engine::Message request;
+  request.token = args.token;
   request.documents.push_back(std::move(block));
   Result<client::Exchanged> exchanged = gateway->ExchangeMessage(
       request, std::chrono::milliseconds(
@@ -439,6 +441,19 @@ int RunPut(const RemoteArgs& args) {
   return kExitOk;
 }
 
+constexpr char kTokenHelp[] =
+    "Authentication token, sent with every message as the protocol's t: "
+    "line (diffsyncd does not check tokens yet: it is only carried)";
+
+void AddToken(CLI::App& command, std::string& token) {
+  command.add_option("--token", token, kTokenHelp)
+      ->check([](const std::string& t) -> std::string {
+        return t.find_first_of("\r\n") == std::string::npos
+                   ? ""
+                   : "a token cannot hold a line break";
+      });
+}
+
 void AddRemoteOptions(CLI::App& command, RemoteArgs& args) {
   command.add_option("--server", args.server,
                      "Server URL, e.g. http://127.0.0.1:8080 (its MobWrite "
@@ -448,6 +463,7 @@ void AddRemoteOptions(CLI::App& command, RemoteArgs& args) {
   command.add_option("--timeout", args.timeout_seconds,
                      "Seconds to wait for the server")
       ->check(CLI::PositiveNumber);
+  AddToken(command, args.token);
 }
 
 int Main(int argc, char** argv) {
@@ -555,18 +571,29 @@ int Main(int argc, char** argv) {
       "Keep FILE in step with a document on a DiffSync server, offline-first: "
       "edits made while the server is unreachable (or while this command is "
       "not running) are kept in a state file beside FILE and merged when it "
-      "is back. Runs until interrupted; --once syncs and exits.");
+      "is back. Saves of FILE are sent at once; over a WebSocket the server "
+      "pushes other clients' edits as they happen (without one, the HTTP "
+      "gateway is polled every --interval). Reconnects with exponential "
+      "backoff. Runs until interrupted; --once syncs and exits.");
   sync->add_option("FILE", sync_args.file, "The local file")->required();
   sync->add_option("--server", sync_args.server,
-                   "Server URL, e.g. http://127.0.0.1:8080")
+                   "Server URL: http://HOST:PORT (WebSocket at /ws, HTTP "
+                   "gateway at /scripts/q.py unless a path is given) or "
+                   "ws://HOST:PORT[/PATH]")
       ->required();
+  AddToken(*sync, sync_args.token);
+  sync->add_option("--transport", sync_args.transport,
+                   "auto: a WebSocket, else the HTTP gateway; ws or http: "
+                   "only that one")
+      ->check(CLI::IsMember({"auto", "ws", "http"}));
   sync->add_option("--doc", sync_args.doc, "Document name")->required();
   sync->add_option("--state", sync_args.state,
                    "State file (default .diffsync/FILE.state.json beside FILE)");
   sync->add_flag("--once", sync_args.once,
                  "Sync once and exit (3 if the server is unreachable)");
   sync->add_option("--interval", sync_args.interval_seconds,
-                   "Seconds between polls of the server")
+                   "Seconds between polls of the server over the HTTP "
+                   "gateway (a WebSocket needs none)")
       ->check(CLI::PositiveNumber);
   sync->add_option("--timeout", sync_args.timeout_seconds,
                    "Seconds to wait for the server")

@@ -1,17 +1,18 @@
 #include "sync_command.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <random>
+#include <thread>
 
 #include "diffsync/client/file_sync.h"
 #include "exit_codes.h"
@@ -19,129 +20,238 @@
 namespace diffsync::cli {
 namespace {
 
+using client::ConnectionState;
+
 std::atomic<bool> g_stop{false};
+int g_signal_pipe[2] = {-1, -1};
 
-void OnSignal(int) { g_stop = true; }
-
-// Tells the loop when the file's directory changed (the file saved, moved
-// in or removed), so a save is sent at once rather than at the next poll.
-class DirectoryWatch {
- public:
-  explicit DirectoryWatch(const std::string& file) {
-    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd_ < 0) return;
-    std::filesystem::path dir =
-        std::filesystem::absolute(file).parent_path();
-    inotify_add_watch(fd_, dir.c_str(),
-                      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+void OnSignal(int) {
+  g_stop = true;
+  const char byte = 0;
+  // Async-signal-safe; the watcher thread wakes the sync.
+  if (write(g_signal_pipe[1], &byte, 1) < 0) {
   }
-  ~DirectoryWatch() {
+}
+
+// A thread that waits for the file to be saved (inotify on its directory:
+// editors save by rename as often as in place) or for a signal, and wakes
+// the sync loop, so a save is sent at once and pushes need no polling.
+class Watcher {
+ public:
+  Watcher(const std::string& file, client::FileSync& sync) : sync_(sync) {
+    const std::filesystem::path path = std::filesystem::absolute(file);
+    name_ = path.filename().string();
+    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ >= 0) {
+      inotify_add_watch(fd_, path.parent_path().c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+    }
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Watcher() {
+    g_stop = true;
+    OnSignal(0);
+    thread_.join();
     if (fd_ >= 0) close(fd_);
   }
-  // Waits up to `timeout` for a change (or a signal); drains the events.
-  void Wait(std::chrono::milliseconds timeout) {
-    if (fd_ < 0) {
-      poll(nullptr, 0, static_cast<int>(timeout.count()));
-      return;
-    }
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) > 0) {
-      char buffer[4096];
-      while (read(fd_, buffer, sizeof(buffer)) > 0) {
-      }
-    }
-  }
+  // True once after each change of the file.
+  bool TakeChanged() { return changed_.exchange(false); }
 
  private:
+  void Run() {
+    pollfd fds[2] = {{g_signal_pipe[0], POLLIN, 0}, {fd_, POLLIN, 0}};
+    while (!g_stop) {
+      if (poll(fds, fd_ >= 0 ? 2 : 1, -1) < 0) continue;
+      if (fds[0].revents != 0) break;
+      if (fd_ >= 0 && (fds[1].revents & POLLIN) != 0 && Drain()) {
+        changed_ = true;
+        sync_.Wake();
+      }
+    }
+    sync_.Wake();
+  }
+
+  // Reads the pending events; true if one is about the file.
+  bool Drain() {
+    alignas(inotify_event) char buffer[4096];
+    bool about_file = false;
+    ssize_t n;
+    while ((n = read(fd_, buffer, sizeof(buffer))) > 0) {
+      for (ssize_t at = 0; at < n;) {
+        const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
+        if (e->len > 0 && name_ == e->name) about_file = true;
+        at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+      }
+    }
+    return about_file;
+  }
+
+  client::FileSync& sync_;
+  std::string name_;
   int fd_ = -1;
+  std::atomic<bool> changed_{false};
+  std::thread thread_;
 };
 
-void Report(const client::FileSyncReport& r, bool tty, bool events,
-            int64_t& sent, int64_t& received) {
-  if (events) {
-    std::cout << "{\"online\":" << (r.online ? "true" : "false")
-              << ",\"file_written\":" << (r.file_written ? "true" : "false")
-              << ",\"pending_edits\":" << r.pending_edits
-              << ",\"dropped_hunks\":" << r.dropped_hunks.size() << "}"
-              << std::endl;
+struct Output {
+  bool tty = false;
+  bool events = false;
+  std::string server;
+  int64_t sent = 0;
+  int64_t received = 0;
+  ConnectionState state = ConnectionState::kOffline;
+  std::string transport;
+  std::string last_problem;  // Told once until it changes.
+  std::string last_sync = "never";
+  size_t pending = 0;
+
+  void Line() {
+    if (!tty) return;
+    std::cerr << "\r\033[K" << client::ToString(state);
+    if (state == ConnectionState::kConnected) std::cerr << " (" << transport << ")";
+    std::cerr << " | last sync " << last_sync << " | pending edits " << pending
+              << " | sent " << sent << " B, received " << received << " B"
+              << std::flush;
   }
-  for (const std::string& hunk : r.dropped_hunks) {
-    std::cerr << "diffsync: an edit of yours lost to another client's edit of "
-                 "the same text and was not applied:\n"
-              << hunk;
+
+  void Tell(const std::string& message) {
+    std::cerr << (tty ? "\r\033[K" : "") << "diffsync: " << message << "\n";
+    Line();
   }
-  for (const std::string& e : r.errors) std::cerr << "diffsync: " << e << "\n";
-  sent += r.bytes_sent;
-  received += r.bytes_received;
-  if (!tty) return;
-  char when[16];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&now));
-  std::cerr << "\r\033[K" << (r.online ? "connected" : "offline")
-            << " | last sync " << when << " | pending edits "
-            << r.pending_edits << " | sent " << sent << " B, received "
-            << received << " B" << std::flush;
+
+  void Connection(ConnectionState now, const Status& detail,
+                  std::string_view via) {
+    state = now;
+    transport = std::string(via);
+    if (now == ConnectionState::kOffline) {
+      const std::string problem = detail.message();
+      if (problem != last_problem) {
+        last_problem = problem;
+        Tell("offline: " + problem + "; edits are kept, retrying");
+      }
+      if (events) {
+        std::cout << "{\"online\":false,\"file_written\":false,"
+                     "\"pending_edits\":" << pending
+                  << ",\"dropped_hunks\":0,\"push\":false,\"transport\":\"\"}"
+                  << std::endl;
+      }
+    } else if (now == ConnectionState::kConnected) {
+      const std::string problem =
+          detail.ok() ? "" : "no WebSocket (" + detail.message() +
+                                 "); using the HTTP gateway, polling";
+      if (problem != last_problem && !(problem.empty() && last_problem.empty())) {
+        if (!problem.empty()) {
+          Tell(problem);
+        } else {
+          Tell("connected to " + server + " (" + transport + ")");
+        }
+      }
+      last_problem = problem;
+    }
+    Line();
+  }
+
+  void Step(const client::FileSyncReport& r, std::string_view via) {
+    if (events) {
+      std::cout << "{\"online\":" << (r.online ? "true" : "false")
+                << ",\"file_written\":" << (r.file_written ? "true" : "false")
+                << ",\"pending_edits\":" << r.pending_edits
+                << ",\"dropped_hunks\":" << r.dropped_hunks.size()
+                << ",\"push\":" << (r.push ? "true" : "false")
+                << ",\"transport\":\"" << via << "\"}" << std::endl;
+    }
+    for (const std::string& hunk : r.dropped_hunks) {
+      Tell("an edit of yours lost to another client's edit of the same text "
+           "and was not applied:\n" + hunk);
+    }
+    for (const std::string& e : r.errors) Tell(e);
+    sent += r.bytes_sent;
+    received += r.bytes_received;
+    pending = r.pending_edits;
+    char when[16];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&now));
+    last_sync = when;
+    Line();
+  }
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 }  // namespace
 
 int RunSync(const SyncArgs& args) {
-  Result<client::FileSync> sync = client::FileSync::Open(
-      {.file = args.file,
-       .server = args.server,
-       .document = args.doc,
-       .state_path = args.state,
-       .timeout = std::chrono::milliseconds(
-           static_cast<int64_t>(args.timeout_seconds * 1000))});
+  Output out;
+  out.tty = !args.once && isatty(STDERR_FILENO) != 0;
+  out.events = args.events;
+  out.server = args.server;
+  client::FileSync* running = nullptr;
+  std::string offline_reason;
+  client::FileSyncOptions options;
+  options.file = args.file;
+  options.server = args.server;
+  options.document = args.doc;
+  options.state_path = args.state;
+  options.token = args.token;
+  options.timeout = Millis(args.timeout_seconds);
+  options.poll_interval = Millis(args.interval_seconds);
+  options.websocket = args.transport != "http";
+  options.http_fallback = args.transport != "ws";
+  options.on_connection = [&](ConnectionState state, const Status& detail) {
+    if (state == ConnectionState::kOffline) offline_reason = detail.message();
+    if (running != nullptr) {
+      out.Connection(state, detail, running->client().transport());
+    }
+  };
+  Result<std::unique_ptr<client::FileSync>> sync =
+      client::FileSync::Open(std::move(options));
   if (!sync.ok()) {
     std::cerr << "diffsync: " << sync.status().message() << "\n";
     return kExitBadInput;
   }
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  int64_t sent = 0, received = 0;
   if (args.once) {
-    Result<client::FileSyncReport> r = sync->SyncOnce();
+    Result<client::FileSyncReport> r = (*sync)->SyncOnce();
     if (!r.ok()) {
       std::cerr << "diffsync: " << r.status().message() << "\n";
       return kExitBadInput;
     }
-    Report(*r, false, args.events, sent, received);
+    out.Step(*r, (*sync)->client().transport());
     if (!r->online) {
-      std::cerr << "diffsync: " << args.server << " is unreachable; "
-                << r->pending_edits << " edit(s) kept for the next sync\n";
+      std::cerr << "diffsync: " << args.server << " is unreachable ("
+                << offline_reason << "); " << r->pending_edits
+                << " edit(s) kept for the next sync\n";
       return kExitUnreachable;
     }
     return kExitOk;
   }
 
+  if (pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    std::cerr << "diffsync: cannot create a pipe\n";
+    return kExitBadInput;
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  DirectoryWatch watch(args.file);
-  std::mt19937 rng(std::random_device{}());
-  const auto interval = std::chrono::milliseconds(
-      static_cast<int64_t>(args.interval_seconds * 1000));
-  auto backoff = interval;
-  while (!g_stop) {
-    Result<client::FileSyncReport> r = sync->SyncOnce();
-    if (!r.ok()) {
-      std::cerr << (tty ? "\n" : "") << "diffsync: " << r.status().message()
-                << "\n";
-      return kExitBadInput;
+  running = sync->get();
+  int code = kExitOk;
+  {
+    Watcher watcher(args.file, *running);
+    while (!g_stop) {
+      if (watcher.TakeChanged()) running->FileChanged();
+      // Pushes, saves (the watcher) and signals end the wait early.
+      Result<std::optional<client::FileSyncReport>> r =
+          running->Poll(std::chrono::minutes(1));
+      if (!r.ok()) {
+        out.Tell(r.status().message());
+        code = kExitBadInput;
+        break;
+      }
+      if (r->has_value()) out.Step(**r, running->client().transport());
     }
-    Report(*r, tty, args.events, sent, received);
-    if (r->online) {
-      backoff = interval;
-    } else {
-      // Exponential backoff with jitter, up to a minute.
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2,
-                                                    std::chrono::seconds(60));
-    }
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    watch.Wait(std::chrono::milliseconds(
-        static_cast<int64_t>(static_cast<double>(backoff.count()) * jitter(rng))));
   }
-  if (tty) std::cerr << "\n";
-  return kExitOk;
+  if (out.tty) std::cerr << "\n";
+  return code;
 }
 
 }  // namespace diffsync::cli

@@ -1,0 +1,490 @@
+// client::Client against an engine::Server in process, through fake
+// transports on a fake clock: no sockets, no sleeps. The fake network can
+// be down, hold requests (so a push crosses one), swallow them (a server
+// that never answers) or refuse the WebSocket (so the client falls back).
+#include "diffsync/client/client.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+#include <utility>
+
+#include "common/test_seed.h"
+#include "diffsync/engine/server.h"
+#include "diffsync/engine/store.h"
+
+namespace diffsync::client {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class FakeTransport;
+
+// The server end of the fake network.
+struct FakeServer {
+  engine::ManualClock clock{1'000'000};
+  engine::MemoryStore store;
+  engine::Server server{store, clock};
+  bool up = true;
+  bool refuse_websocket = false;  // Pushing transports cannot connect.
+  // Requests wait for Release(): all, or those of one transport.
+  bool hold = false;
+  FakeTransport* hold_from = nullptr;
+  bool swallow = false;           // Requests vanish unanswered.
+  std::vector<FakeTransport*> transports;
+  std::vector<std::pair<FakeTransport*, std::string>> held;
+  std::vector<std::string> tokens;  // Of every request handled.
+
+  void Handle(FakeTransport* from, const std::string& wire);
+  void Release();
+  void Down();
+  std::string Text(const std::string& document) {
+    return server.DocumentText(document).value_or(engine::Text()).ToString();
+  }
+};
+
+class FakeTransport final : public Transport {
+ public:
+  FakeTransport(FakeServer& server, bool pushes)
+      : server_(server), pushes_(pushes) {
+    server_.transports.push_back(this);
+  }
+  ~FakeTransport() override {
+    std::erase(server_.transports, this);
+    // A held request still reaches the server; its reply finds nobody.
+    for (auto& h : server_.held) {
+      if (h.first == this) h.first = nullptr;
+    }
+  }
+
+  std::string_view name() const override { return pushes_ ? "ws" : "http"; }
+  std::string url() const override { return pushes_ ? "fake-ws" : "fake-http"; }
+  bool pushes() const override { return pushes_; }
+  bool connected() const override { return connected_; }
+
+  Status Connect(milliseconds) override {
+    connect_times.push_back(server_.clock.NowMillis());
+    inbox_.clear();
+    if (!server_.up) return Status::Unavailable("cannot reach " + url());
+    if (pushes_ && server_.refuse_websocket) {
+      return Status::Unavailable("no WebSocket at " + url());
+    }
+    connected_ = true;
+    return Status::Ok();
+  }
+  void Close() override {
+    connected_ = false;
+    inbox_.clear();
+  }
+  Status Send(std::string_view message, milliseconds) override {
+    if (!connected_) return Status::Unavailable("not connected");
+    ++sent;
+    server_.Handle(this, std::string(message));
+    return Status::Ok();
+  }
+  Result<std::optional<std::string>> Receive(milliseconds timeout) override {
+    if (connected_ && !server_.up) {
+      Close();
+      return Status::Unavailable("connection to " + url() + " lost");
+    }
+    if (!inbox_.empty()) {
+      std::string next = std::move(inbox_.front());
+      inbox_.pop_front();
+      return std::optional<std::string>(std::move(next));
+    }
+    server_.clock.Advance(timeout);  // Nothing comes: the wait runs out.
+    return std::optional<std::string>();
+  }
+  void Interrupt() override {}
+
+  void Deliver(std::string wire) {
+    if (connected_) inbox_.push_back(std::move(wire));
+  }
+
+  std::string client_id;  // Of the last request sent.
+  std::vector<int64_t> connect_times;
+  int sent = 0;
+
+ private:
+  FakeServer& server_;
+  const bool pushes_;
+  bool connected_ = false;
+  std::deque<std::string> inbox_;
+};
+
+void FakeServer::Handle(FakeTransport* from, const std::string& wire) {
+  if (swallow) return;
+  if (hold || (hold_from != nullptr && hold_from == from)) {
+    held.emplace_back(from, wire);
+    return;
+  }
+  Result<engine::Message> request = engine::DecodeMessage(wire);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  tokens.push_back(request->token);
+  if (from != nullptr) from->client_id = request->documents.at(0).client_id;
+  Result<engine::Message> reply = server.Handle(*request);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  if (from != nullptr) from->Deliver(*engine::EncodeMessage(*reply));
+  // As diffsyncd: the document's news to every other pushing session.
+  for (const std::string& document : server.changed_documents()) {
+    for (FakeTransport* t : transports) {
+      if (t == from || !t->pushes() || !t->connected() ||
+          t->client_id.empty()) {
+        continue;
+      }
+      Result<engine::Message> push = server.Push(t->client_id, document);
+      ASSERT_TRUE(push.ok()) << push.status().ToString();
+      if (!push->documents.empty()) t->Deliver(*engine::EncodeMessage(*push));
+    }
+  }
+}
+
+void FakeServer::Release() {
+  hold = false;
+  hold_from = nullptr;
+  auto pending = std::move(held);
+  held.clear();
+  for (auto& [from, wire] : pending) Handle(from, wire);
+}
+
+void FakeServer::Down() { up = false; }
+
+// One client on the fake network, with what its events told.
+struct TestClient {
+  FakeTransport* ws = nullptr;
+  FakeTransport* http = nullptr;
+  std::unique_ptr<Client> client;
+  std::vector<RemoteChange> changes;
+  std::vector<std::pair<ConnectionState, std::string>> connection;
+  std::vector<Conflict> conflicts;
+  std::vector<std::string> errors;
+
+  Client* operator->() { return client.get(); }
+};
+
+ClientOptions Options(std::string state_path = "") {
+  ClientOptions options;
+  options.server = "http://fake:1";
+  options.document = "doc";
+  options.state_path = std::move(state_path);
+  options.timeout = seconds(5);
+  options.poll_interval = seconds(2);
+  options.initial_backoff = milliseconds(500);
+  options.max_backoff = seconds(8);
+  options.seed = test_util::TestSeed(20261201);
+  return options;
+}
+
+std::unique_ptr<TestClient> Start(FakeServer& net,
+                                  ClientOptions options = Options(),
+                                  bool with_fallback = true) {
+  auto t = std::make_unique<TestClient>();
+  auto ws = std::make_unique<FakeTransport>(net, /*pushes=*/true);
+  t->ws = ws.get();
+  std::unique_ptr<FakeTransport> http;
+  if (with_fallback) {
+    http = std::make_unique<FakeTransport>(net, /*pushes=*/false);
+    t->http = http.get();
+  }
+  TestClient* self = t.get();
+  ClientEvents events;
+  events.on_remote_change = [self](const RemoteChange& c) {
+    self->changes.push_back(c);
+  };
+  events.on_connection = [self](ConnectionState s, const Status& detail) {
+    self->connection.emplace_back(s, detail.message());
+  };
+  events.on_conflict = [self](const Conflict& c) {
+    self->conflicts.push_back(c);
+  };
+  events.on_error = [self](const Status& e) {
+    self->errors.push_back(e.message());
+  };
+  Result<std::unique_ptr<Client>> client = Client::OpenWith(
+      std::move(options), std::move(events), std::move(ws), std::move(http),
+      net.clock);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  if (client.ok()) t->client = std::move(*client);
+  return t;
+}
+
+// Polls until `done` (at most `steps` times); the fake clock moves only when
+// a wait runs out.
+template <typename Done>
+bool PollUntil(TestClient& c, Done done, int steps = 50) {
+  for (int i = 0; i < steps; ++i) {
+    if (done()) return true;
+    Status s = c->Poll(seconds(1));
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) return false;
+  }
+  return done();
+}
+
+TEST(ParseServerUrlTest, HttpAndWebSocketForms) {
+  Result<ServerUrl> http = ParseServerUrl("http://127.0.0.1:8080");
+  ASSERT_TRUE(http.ok()) << http.status().ToString();
+  EXPECT_EQ(http->ws_url(), "ws://127.0.0.1:8080/ws");
+  EXPECT_EQ(http->gateway.url(), "http://127.0.0.1:8080/scripts/q.py");
+
+  Result<ServerUrl> gateway = ParseServerUrl("http://h:81/mobwrite/q.py");
+  ASSERT_TRUE(gateway.ok());
+  EXPECT_EQ(gateway->ws_url(), "ws://h:81/ws");
+  EXPECT_EQ(gateway->gateway.url(), "http://h:81/mobwrite/q.py");
+
+  Result<ServerUrl> ws = ParseServerUrl("ws://h:82/sync");
+  ASSERT_TRUE(ws.ok());
+  EXPECT_EQ(ws->ws_url(), "ws://h:82/sync");
+  EXPECT_EQ(ws->gateway.url(), "http://h:82/scripts/q.py");
+  EXPECT_EQ(ParseServerUrl("ws://h:82")->ws_url(), "ws://h:82/ws");
+
+  Result<ServerUrl> ftp = ParseServerUrl("ftp://h");
+  EXPECT_EQ(ftp.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(ftp.status().message().find("only http:// and ws://"),
+            std::string::npos);
+  EXPECT_FALSE(ParseServerUrl("ws://").ok());
+  EXPECT_FALSE(ParseServerUrl("http://h:0").ok());
+}
+
+TEST(ClientTest, AnEditReachesAnIdleClientByPushWithItsCursorMapped) {
+  FakeServer net;
+  auto a = Start(net);
+  auto b = Start(net);
+  ASSERT_TRUE((*b)->SetText("world").ok());
+  ASSERT_TRUE(*(*b)->SyncNow());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  EXPECT_EQ((*a)->text().ToString(), "world");
+  (*b)->SetSelection({5, 5});  // The caret at the end of "world".
+
+  ASSERT_TRUE((*a)->Replace(0, 0, "Hello ").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  const int b_sent = b->ws->sent;
+  // One Poll: the push is there, no request was needed to fetch it.
+  ASSERT_TRUE((*b)->Poll(seconds(1)).ok());
+  EXPECT_EQ((*b)->text().ToString(), "Hello world");
+  EXPECT_EQ(b->ws->sent, b_sent);
+  ASSERT_EQ(b->changes.size(), 1u);
+  EXPECT_TRUE(b->changes[0].push);
+  EXPECT_EQ(b->changes[0].text.ToString(), "Hello world");
+  EXPECT_EQ(b->changes[0].selection, (Selection{11, 11}));
+  EXPECT_EQ((*b)->selection(), (Selection{11, 11}));
+  EXPECT_EQ((*b)->pushes_applied(), 1);
+  // The push is acknowledged at once, so the server may push again.
+  ASSERT_TRUE(PollUntil(*b, [&] { return b->ws->sent > b_sent; }));
+  ASSERT_TRUE((*a)->Replace(11, 0, "!").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  ASSERT_TRUE(PollUntil(*b, [&] {
+    return (*b)->text().ToString() == "Hello world!";
+  }));
+  EXPECT_EQ((*b)->pushes_applied(), 2);
+}
+
+TEST(ClientTest, APushThatCrossesARequestIsIgnoredAndNothingIsLost) {
+  FakeServer net;
+  auto a = Start(net);
+  auto b = Start(net);
+  ASSERT_TRUE((*a)->SetText("one two").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  ASSERT_TRUE(*(*b)->SyncNow());
+
+  // b's request is on its way (held) when a's edit is pushed to b: the push
+  // reaches b first, while b waits for its reply.
+  net.hold_from = b->ws;
+  ASSERT_TRUE((*b)->Replace(7, 0, " three").ok());
+  ASSERT_TRUE((*b)->Poll(milliseconds(0)).ok());  // Sent; held.
+  ASSERT_EQ(net.held.size(), 1u);
+  ASSERT_TRUE((*a)->Replace(0, 0, "zero ").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());  // Pushed to b.
+  net.Release();  // b now holds the push, then its reply.
+
+  ASSERT_TRUE(PollUntil(*b, [&] { return (*b)->in_sync(); }));
+  EXPECT_EQ((*b)->pushes_ignored(), 1);
+  ASSERT_TRUE(PollUntil(*a, [&] { return (*a)->in_sync(); }));
+  ASSERT_TRUE(*(*a)->SyncNow());
+  ASSERT_TRUE(*(*b)->SyncNow());
+  EXPECT_EQ(net.Text("doc"), "zero one two three");
+  EXPECT_EQ((*a)->text().ToString(), "zero one two three");
+  EXPECT_EQ((*b)->text().ToString(), "zero one two three");
+}
+
+TEST(ClientTest, ReconnectsWithExponentialBackoffAndJitter) {
+  FakeServer net;
+  net.up = false;
+  auto c = Start(net, Options(), /*with_fallback=*/false);
+  ASSERT_TRUE((*c)->SetText("kept").ok());
+  // Eight attempts while the server is down.
+  ASSERT_TRUE(PollUntil(*c, [&] { return c->ws->connect_times.size() >= 8; },
+                        200));
+  const std::vector<int64_t>& at = c->ws->connect_times;
+  int64_t base = 500;
+  for (size_t i = 1; i < 8; ++i) {
+    const int64_t gap = at[i] - at[i - 1];
+    EXPECT_GE(gap, base * 8 / 10) << "attempt " << i;
+    EXPECT_LE(gap, base * 12 / 10 + 1) << "attempt " << i;
+    base = std::min<int64_t>(base * 2, 8000);  // Capped at max_backoff.
+  }
+  EXPECT_EQ((*c)->connection_state(), ConnectionState::kOffline);
+  ASSERT_FALSE(c->connection.empty());
+  EXPECT_EQ(c->connection.back().first, ConnectionState::kOffline);
+  EXPECT_EQ(c->connection.back().second, "cannot reach fake-ws");
+
+  net.up = true;
+  ASSERT_TRUE(PollUntil(*c, [&] { return (*c)->in_sync(); }, 200));
+  EXPECT_EQ(net.Text("doc"), "kept");
+  EXPECT_EQ((*c)->transport(), "ws");
+
+  // An answer reset the backoff: the next outage starts again at 500 ms.
+  net.Down();
+  const size_t before = c->ws->connect_times.size();
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());  // Finds the connection lost.
+  ASSERT_EQ((*c)->connection_state(), ConnectionState::kOffline);
+  const int64_t lost_at = net.clock.NowMillis();
+  ASSERT_TRUE(PollUntil(
+      *c, [&] { return c->ws->connect_times.size() > before; }, 200));
+  const int64_t first_retry = c->ws->connect_times[before] - lost_at;
+  EXPECT_GE(first_retry, 400);
+  EXPECT_LE(first_retry, 601);
+}
+
+TEST(ClientTest, AnUnansweredRequestTimesOutAndIsResentAfterReconnecting) {
+  FakeServer net;
+  auto c = Start(net, Options(), /*with_fallback=*/false);
+  ASSERT_TRUE(*(*c)->SyncNow());
+  net.swallow = true;
+  ASSERT_TRUE((*c)->SetText("lost once").ok());
+  ASSERT_TRUE(PollUntil(*c, [&] {
+    return (*c)->connection_state() == ConnectionState::kOffline;
+  }));
+  EXPECT_EQ(c->connection.back().second, "no answer from fake-ws within 5 s");
+  EXPECT_EQ((*c)->pending_edits(), 1u);
+  net.swallow = false;
+  ASSERT_TRUE(PollUntil(*c, [&] { return (*c)->in_sync(); }));
+  EXPECT_EQ(net.Text("doc"), "lost once");
+}
+
+TEST(ClientTest, FallsBackToHttpAndPollsWhenNoWebSocketOpens) {
+  FakeServer net;
+  net.refuse_websocket = true;
+  auto a = Start(net);
+  auto b = Start(net);
+  ASSERT_TRUE(*(*b)->SyncNow());
+  EXPECT_EQ((*b)->transport(), "http");
+  const auto connected = b->connection.back();
+  EXPECT_EQ(connected.first, ConnectionState::kConnected);
+  EXPECT_EQ(connected.second, "no WebSocket at fake-ws");
+
+  ASSERT_TRUE(*(*a)->SyncNow());  // Joined: the document's text wins.
+  ASSERT_TRUE((*a)->SetText("polled").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  // No push over HTTP: b sees it at its next poll, poll_interval later.
+  const int64_t start = net.clock.NowMillis();
+  ASSERT_TRUE(PollUntil(*b, [&] {
+    return (*b)->text().ToString() == "polled";
+  }));
+  const int64_t waited = net.clock.NowMillis() - start;
+  EXPECT_GT(waited, 0);
+  EXPECT_LE(waited, 2000);
+  EXPECT_FALSE(b->changes.back().push);
+}
+
+TEST(ClientTest, CarriesTheTokenOnEveryMessage) {
+  FakeServer net;
+  ClientOptions options = Options();
+  options.token = "s3cret.token";
+  auto c = Start(net, options);
+  ASSERT_TRUE((*c)->SetText("x").ok());
+  ASSERT_TRUE(*(*c)->SyncNow());
+  ASSERT_FALSE(net.tokens.empty());
+  for (const std::string& t : net.tokens) EXPECT_EQ(t, "s3cret.token");
+}
+
+TEST(ClientTest, ALosingHunkIsToldOnce) {
+  FakeServer net;
+  auto a = Start(net);
+  auto b = Start(net);
+  ASSERT_TRUE((*a)->SetText("colour: red").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  ASSERT_TRUE(*(*b)->SyncNow());
+  net.Down();
+  ASSERT_TRUE((*a)->SetText("colour: green").ok());
+  ASSERT_TRUE((*b)->SetText("colour: blue").ok());
+  ASSERT_FALSE(*(*a)->SyncNow());
+  ASSERT_FALSE(*(*b)->SyncNow());
+  net.up = true;
+  ASSERT_TRUE(*(*a)->SyncNow());  // First to reach the server wins.
+  ASSERT_TRUE(*(*b)->SyncNow());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(*(*b)->SyncNow());
+  EXPECT_EQ((*b)->text().ToString(), "colour: green");
+  ASSERT_EQ(b->conflicts.size(), 1u);
+  EXPECT_NE(b->conflicts[0].hunk.find("blue"), std::string::npos);
+  EXPECT_TRUE(a->conflicts.empty());
+}
+
+std::string TempStatePath(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("diffsync_client_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / (name + ".state.json");
+  std::filesystem::remove(path);
+  return path.string();
+}
+
+TEST(ClientTest, AClientKilledWhileOfflineResumesWithItsEdits) {
+  FakeServer net;
+  const std::string path = TempStatePath("offline");
+  {
+    auto c = Start(net, Options(path));
+    ASSERT_TRUE(*(*c)->SyncNow());
+    net.Down();
+    ASSERT_TRUE((*c)->SetText("typed while offline").ok());
+    ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+    EXPECT_EQ((*c)->connection_state(), ConnectionState::kOffline);
+  }  // Gone without a word, as a killed process.
+  net.up = true;
+  auto again = Start(net, Options(path));
+  EXPECT_EQ((*again)->text().ToString(), "typed while offline");
+  ASSERT_TRUE(*(*again)->SyncNow());
+  EXPECT_EQ(net.Text("doc"), "typed while offline");
+}
+
+TEST(ClientTest, ARequestInFlightWhenKilledIsResentAndAppliedOnce) {
+  FakeServer net;
+  const std::string path = TempStatePath("in_flight");
+  {
+    auto c = Start(net, Options(path));
+    ASSERT_TRUE((*c)->SetText("abc").ok());
+    ASSERT_TRUE(*(*c)->SyncNow());
+    ASSERT_TRUE((*c)->Replace(3, 0, "def").ok());
+    net.hold = true;
+    ASSERT_TRUE((*c)->Poll(milliseconds(0)).ok());  // Sent, not answered.
+  }
+  net.Release();  // The server applies it; the reply finds nobody.
+  EXPECT_EQ(net.Text("doc"), "abcdef");
+  auto again = Start(net, Options(path));
+  ASSERT_TRUE(*(*again)->SyncNow());
+  EXPECT_EQ(net.Text("doc"), "abcdef");
+  EXPECT_EQ((*again)->text().ToString(), "abcdef");
+  EXPECT_TRUE((*again)->in_sync());
+}
+
+TEST(ClientTest, AStateOfAnotherDocumentIsRefused) {
+  FakeServer net;
+  const std::string path = TempStatePath("other");
+  {
+    auto c = Start(net, Options(path));
+    ASSERT_TRUE((*c)->Save().ok());
+  }
+  ClientOptions options = Options(path);
+  options.document = "another";
+  Result<std::unique_ptr<Client>> c = Client::OpenWith(
+      options, {}, std::make_unique<FakeTransport>(net, true), nullptr,
+      net.clock);
+  EXPECT_EQ(c.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(c.status().message().find("document \"doc\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace diffsync::client
