@@ -45,6 +45,12 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
                  "(it stays in the store)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  double gather_ms = static_cast<double>(config.service.commit_gather.count()) / 1000;
+  app.add_option("--commit-gather-ms", gather_ms,
+                 "Start a durable commit at least this long after the "
+                 "previous one, so that one fsync serves more requests")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -82,6 +88,8 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
   config.service.engine.view_expiry_millis =
       static_cast<int64_t>(expiry_days * 24 * 3600 * 1000);
   config.service.engine.history_limit = history;
+  config.service.commit_gather =
+      std::chrono::microseconds(static_cast<int64_t>(gather_ms * 1000));
   return config;
 }
 

@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <set>
 
 namespace diffsync::server {
 
 GroupCommitStore::GroupCommitStore(
     engine::Store& durable, Post post,
-    std::function<void(const Status&)> on_failure, CommitObserver observer)
+    std::function<void(const Status&)> on_failure, CommitObserver observer,
+    std::chrono::microseconds gather)
     : durable_(durable),
       post_(std::move(post)),
       on_failure_(std::move(on_failure)),
       observer_(std::move(observer)),
+      gather_(gather),
       thread_([this] { CommitLoop(); }) {}
 
 GroupCommitStore::~GroupCommitStore() {
@@ -36,97 +39,132 @@ void EraseChanges(Map& changes, const std::string& document, int64_t below) {
 
 }  // namespace
 
-void GroupCommitStore::Merge(const SharedBatch& shared, int64_t seq,
-                             Batch& into) {
-  const engine::WriteBatch& batch = shared.batch;
-  for (const std::string& name : batch.deleted_documents) {
-    into.documents[name] = {nullptr, seq};
-    into.deleted[name] = seq;
-    EraseChanges(into.changes, name, INT64_MAX);
-    into.trims.erase(name);
+engine::WriteBatch GroupCommitStore::MergeForCommit(const Queue& queue) {
+  // The latest record per key (null: deleted), pointing into the staged
+  // batches, which outlive this call.
+  using ViewKey = std::pair<std::string, std::string>;
+  using ChangeKey = std::pair<std::string, int64_t>;  // document, revision
+  std::map<std::string, const engine::DocumentRecord*> documents;
+  std::map<ViewKey, const engine::ViewRecord*> views;
+  std::map<ChangeKey, const engine::ChangeRecord*> changes;
+  std::map<std::string, int64_t> trims;  // document -> first kept
+  // Deleted documents, kept even if re-created later: the store must drop
+  // their old changes first.
+  std::set<std::string> deleted;
+  for (const auto& staged : queue) {
+    const engine::WriteBatch& batch = staged->batch;
+    for (const std::string& name : batch.deleted_documents) {
+      documents[name] = nullptr;
+      deleted.insert(name);
+      EraseChanges(changes, name, INT64_MAX);
+      trims.erase(name);
+    }
+    for (const auto& key : batch.deleted_views) views[key] = nullptr;
+    for (const auto& d : batch.documents) documents[d.name] = &d;
+    for (const auto& v : batch.views) views[{v.client_id, v.document}] = &v;
+    for (const auto& c : batch.changes) changes[{c.document, c.revision}] = &c;
+    for (const auto& [name, first_kept] : batch.trimmed_changes) {
+      int64_t& trim = trims[name];
+      trim = std::max(trim, first_kept);
+      EraseChanges(changes, name, first_kept);
+    }
   }
-  for (const auto& key : batch.deleted_views) {
-    into.views[key] = {nullptr, seq};
-  }
-  for (const auto& d : shared.documents) into.documents[d->name] = {d, seq};
-  for (const auto& v : shared.views) {
-    into.views[{v->client_id, v->document}] = {v, seq};
-  }
-  for (const auto& c : shared.changes) {
-    into.changes[{c->document, c->revision}] = {c, seq};
-  }
-  for (const auto& [name, first_kept] : batch.trimmed_changes) {
-    StagedTrim& trim = into.trims[name];
-    trim = {std::max(trim.first_kept, first_kept), seq};
-    EraseChanges(into.changes, name, first_kept);
-  }
-  ++into.batches;
-  into.up_to = seq;
-}
-
-engine::WriteBatch GroupCommitStore::ToWriteBatch(const Batch& batch) {
   engine::WriteBatch out;
-  for (const auto& [name, staged] : batch.documents) {
-    if (staged.record) {
-      out.documents.push_back(*staged.record);
+  for (const auto& [name, record] : documents) {
+    if (record != nullptr) {
+      out.documents.push_back(*record);
     } else {
       out.deleted_documents.push_back(name);
     }
   }
-  for (const auto& [key, staged] : batch.views) {
-    if (staged.record) {
-      out.views.push_back(*staged.record);
+  for (const auto& [key, record] : views) {
+    if (record != nullptr) {
+      out.views.push_back(*record);
     } else {
       out.deleted_views.push_back(key);
     }
   }
-  for (const auto& [name, seq] : batch.deleted) {
-    if (batch.documents.at(name).record) out.deleted_documents.push_back(name);
+  for (const std::string& name : deleted) {
+    if (documents.at(name) != nullptr) out.deleted_documents.push_back(name);
   }
-  for (const auto& [key, staged] : batch.changes) {
-    out.changes.push_back(*staged.record);
-  }
-  for (const auto& [name, trim] : batch.trims) {
-    out.trimmed_changes.emplace_back(name, trim.first_kept);
+  for (const auto& [key, record] : changes) out.changes.push_back(*record);
+  for (const auto& [name, first_kept] : trims) {
+    out.trimmed_changes.emplace_back(name, first_kept);
   }
   return out;
 }
 
 Result<std::optional<engine::DocumentRecord>> GroupCommitStore::LoadDocument(
     const std::string& name) {
-  auto it = overlay_.documents.find(name);
-  if (it != overlay_.documents.end()) {
-    if (!it->second.record) return std::optional<engine::DocumentRecord>();
-    return std::optional<engine::DocumentRecord>(*it->second.record);
+  for (auto it = overlay_.rbegin(); it != overlay_.rend(); ++it) {
+    const engine::WriteBatch& batch = (*it)->batch;
+    // Within a batch the deletions come first, then the writes.
+    for (auto d = batch.documents.rbegin(); d != batch.documents.rend(); ++d) {
+      if (d->name == name) return std::optional<engine::DocumentRecord>(*d);
+    }
+    if (std::find(batch.deleted_documents.begin(),
+                  batch.deleted_documents.end(),
+                  name) != batch.deleted_documents.end()) {
+      return std::optional<engine::DocumentRecord>();
+    }
   }
   return durable_.LoadDocument(name);
 }
 
 Result<std::optional<engine::ViewRecord>> GroupCommitStore::LoadView(
     const std::string& client_id, const std::string& document) {
-  auto it = overlay_.views.find({client_id, document});
-  if (it != overlay_.views.end()) {
-    if (!it->second.record) return std::optional<engine::ViewRecord>();
-    return std::optional<engine::ViewRecord>(*it->second.record);
+  for (auto it = overlay_.rbegin(); it != overlay_.rend(); ++it) {
+    const engine::WriteBatch& batch = (*it)->batch;
+    for (auto v = batch.views.rbegin(); v != batch.views.rend(); ++v) {
+      if (v->client_id == client_id && v->document == document) {
+        return std::optional<engine::ViewRecord>(*v);
+      }
+    }
+    for (const auto& [c, d] : batch.deleted_views) {
+      if (c == client_id && d == document) {
+        return std::optional<engine::ViewRecord>();
+      }
+    }
   }
   return durable_.LoadView(client_id, document);
 }
 
 Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
     const std::string& document, int64_t from_revision) {
+  // What the staged batches say about `document`, oldest first.
+  bool deleted = false;
+  int64_t first_kept = -1;  // None trimmed.
+  std::map<int64_t, const engine::ChangeRecord*> staged;
+  for (const auto& s : overlay_) {
+    const engine::WriteBatch& batch = s->batch;
+    if (std::find(batch.deleted_documents.begin(),
+                  batch.deleted_documents.end(),
+                  document) != batch.deleted_documents.end()) {
+      deleted = true;
+      first_kept = -1;
+      staged.clear();
+    }
+    for (const engine::ChangeRecord& c : batch.changes) {
+      if (c.document == document) staged[c.revision] = &c;
+    }
+    for (const auto& [name, kept] : batch.trimmed_changes) {
+      if (name != document) continue;
+      first_kept = std::max(first_kept, kept);
+      staged.erase(staged.begin(), staged.lower_bound(kept));
+    }
+  }
   std::map<int64_t, engine::ChangeRecord> merged;
-  if (!overlay_.deleted.contains(document)) {
+  if (!deleted) {
     Result<std::vector<engine::ChangeRecord>> stored =
         durable_.LoadChanges(document, from_revision);
     if (!stored.ok()) return stored.status();
     for (engine::ChangeRecord& c : *stored) merged[c.revision] = std::move(c);
   }
-  for (auto it = overlay_.changes.lower_bound({document, from_revision});
-       it != overlay_.changes.end() && it->first.first == document; ++it) {
-    merged[it->first.second] = *it->second.record;
+  for (auto it = staged.lower_bound(from_revision); it != staged.end(); ++it) {
+    merged[it->first] = *it->second;
   }
-  if (auto trim = overlay_.trims.find(document); trim != overlay_.trims.end()) {
-    merged.erase(merged.begin(), merged.lower_bound(trim->second.first_kept));
+  if (first_kept >= 0) {
+    merged.erase(merged.begin(), merged.lower_bound(first_kept));
   }
   std::vector<engine::ChangeRecord> out;
   for (auto& [revision, c] : merged) out.push_back(std::move(c));
@@ -135,21 +173,12 @@ Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
 
 Status GroupCommitStore::Commit(const engine::WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
-  ++staged_seq_;
-  SharedBatch shared{batch, {}, {}, {}};
-  for (const auto& d : batch.documents) {
-    shared.documents.push_back(std::make_shared<const engine::DocumentRecord>(d));
-  }
-  for (const auto& v : batch.views) {
-    shared.views.push_back(std::make_shared<const engine::ViewRecord>(v));
-  }
-  for (const auto& c : batch.changes) {
-    shared.changes.push_back(std::make_shared<const engine::ChangeRecord>(c));
-  }
-  Merge(shared, staged_seq_, overlay_);
+  auto staged = std::make_shared<const StagedBatch>(
+      StagedBatch{batch, ++staged_seq_});
+  overlay_.push_back(staged);
   {
     std::lock_guard lock(mu_);
-    Merge(shared, staged_seq_, queue_);
+    queue_.push_back(std::move(staged));
   }
   cv_.notify_one();
   return Status::Ok();
@@ -164,41 +193,43 @@ void GroupCommitStore::WhenDurable(std::function<void(Status)> done) {
 }
 
 void GroupCommitStore::CommitLoop() {
+  auto last_start = std::chrono::steady_clock::time_point::min();
   for (;;) {
-    Batch batch;
+    Queue batches;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || (!failed_ && !queue_.empty()); });
       if (failed_ || queue_.empty()) return;  // Stopping, nothing to write.
-      batch = std::move(queue_);
-      queue_ = Batch();
+      if (gather_.count() > 0 && !stop_) {
+        // Let more requests join this transaction. Stopping cuts it short:
+        // what is staged is committed at once.
+        cv_.wait_until(lock, last_start + gather_, [&] { return stop_; });
+        if (failed_ || queue_.empty()) continue;
+      }
+      batches.swap(queue_);
     }
     const auto start = std::chrono::steady_clock::now();
-    Status status = durable_.Commit(ToWriteBatch(batch));
+    last_start = start;
+    Status status = durable_.Commit(MergeForCommit(batches));
     const std::chrono::duration<double> took =
         std::chrono::steady_clock::now() - start;
-    if (observer_) observer_(batch.batches, took.count(), status);
+    if (observer_) observer_(batches.size(), took.count(), status);
     if (!status.ok()) {
       std::lock_guard lock(mu_);
       failed_ = true;
     }
-    post_([this, up_to = batch.up_to, status] { OnCommitted(up_to, status); });
+    post_([this, up_to = batches.back()->seq, status] {
+      OnCommitted(up_to, status);
+    });
   }
 }
 
 void GroupCommitStore::OnCommitted(int64_t up_to, const Status& status) {
   if (status.ok()) {
     durable_seq_ = std::max(durable_seq_, up_to);
-    std::erase_if(overlay_.documents,
-                  [&](const auto& e) { return e.second.seq <= up_to; });
-    std::erase_if(overlay_.views,
-                  [&](const auto& e) { return e.second.seq <= up_to; });
-    std::erase_if(overlay_.changes,
-                  [&](const auto& e) { return e.second.seq <= up_to; });
-    std::erase_if(overlay_.trims,
-                  [&](const auto& e) { return e.second.seq <= up_to; });
-    std::erase_if(overlay_.deleted,
-                  [&](const auto& e) { return e.second <= up_to; });
+    while (!overlay_.empty() && overlay_.front()->seq <= up_to) {
+      overlay_.pop_front();
+    }
     while (!waiters_.empty() && waiters_.begin()->first <= up_to) {
       auto done = std::move(waiters_.begin()->second);
       waiters_.erase(waiters_.begin());
@@ -210,11 +241,11 @@ void GroupCommitStore::OnCommitted(int64_t up_to, const Status& status) {
   // back to what is durable.
   {
     std::lock_guard lock(mu_);
-    queue_ = Batch();
+    queue_.clear();
     failed_ = false;
   }
   cv_.notify_one();
-  overlay_ = Batch();
+  overlay_.clear();
   durable_seq_ = staged_seq_;
   if (on_failure_) on_failure_(status);
   auto waiters = std::move(waiters_);

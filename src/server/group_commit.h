@@ -21,8 +21,10 @@
 #ifndef DIFFSYNC_SERVER_GROUP_COMMIT_H_
 #define DIFFSYNC_SERVER_GROUP_COMMIT_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,9 +50,15 @@ class GroupCommitStore final : public engine::Store {
   // `durable` must allow Load* on the service thread while Commit runs on
   // the commit thread (SqliteStore does). `on_failure` runs on the service
   // thread when a commit failed, before the waiters are told.
+  //
+  // `gather`: a commit starts at least this long after the previous one
+  // started, so that under load each transaction (and its fsync) carries
+  // more requests; an idle store commits at once. Zero commits whenever
+  // anything is staged.
   GroupCommitStore(engine::Store& durable, Post post,
                    std::function<void(const Status&)> on_failure,
-                   CommitObserver observer = nullptr);
+                   CommitObserver observer = nullptr,
+                   std::chrono::microseconds gather = {});
   ~GroupCommitStore() override;
   GroupCommitStore(const GroupCommitStore&) = delete;
   GroupCommitStore& operator=(const GroupCommitStore&) = delete;
@@ -72,43 +80,17 @@ class GroupCommitStore final : public engine::Store {
   int64_t pending() const { return staged_seq_ - durable_seq_; }
 
  private:
-  using ViewKey = std::pair<std::string, std::string>;
-  // Records are shared between the overlay and the commit queue: one copy
-  // per staged record.
-  template <typename Record>
-  struct Staged {
-    std::shared_ptr<const Record> record;  // Null: deleted.
+  // A staged request's batch, shared between the loads' overlay and the
+  // commit queue: one copy of its records, and no per-record work on the
+  // service thread beyond that copy.
+  struct StagedBatch {
+    engine::WriteBatch batch;
     int64_t seq = 0;
   };
-  struct StagedTrim {
-    int64_t first_kept = 0;
-    int64_t seq = 0;
-  };
-  using ChangeKey = std::pair<std::string, int64_t>;  // document, revision
-  struct Batch {
-    std::map<std::string, Staged<engine::DocumentRecord>> documents;
-    std::map<ViewKey, Staged<engine::ViewRecord>> views;
-    std::map<ChangeKey, Staged<engine::ChangeRecord>> changes;
-    std::map<std::string, StagedTrim> trims;
-    // Deleted documents, kept even if re-created later in the batch: the
-    // store must drop their old changes first.
-    std::map<std::string, int64_t> deleted;  // name -> seq
-    int64_t batches = 0;
-    int64_t up_to = 0;
-    bool empty() const {
-      return documents.empty() && views.empty() && changes.empty() &&
-             trims.empty() && deleted.empty();
-    }
-  };
-  // A WriteBatch with its records shared.
-  struct SharedBatch {
-    const engine::WriteBatch& batch;
-    std::vector<std::shared_ptr<const engine::DocumentRecord>> documents;
-    std::vector<std::shared_ptr<const engine::ViewRecord>> views;
-    std::vector<std::shared_ptr<const engine::ChangeRecord>> changes;
-  };
-  static void Merge(const SharedBatch& batch, int64_t seq, Batch& into);
-  static engine::WriteBatch ToWriteBatch(const Batch& batch);
+  using Queue = std::vector<std::shared_ptr<const StagedBatch>>;
+  // Merges staged batches into the one WriteBatch a durable commit writes
+  // (commit thread).
+  static engine::WriteBatch MergeForCommit(const Queue& queue);
 
   void CommitLoop();
   void OnCommitted(int64_t up_to, const Status& status);
@@ -117,9 +99,13 @@ class GroupCommitStore final : public engine::Store {
   Post post_;
   std::function<void(const Status&)> on_failure_;
   CommitObserver observer_;
+  const std::chrono::microseconds gather_;
 
   // Service thread only.
-  Batch overlay_;  // Staged or being committed: newer than the durable store.
+  // Staged or being committed, oldest first: newer than the durable store.
+  // Loads search it newest first; they are rare (the engine caches what it
+  // loaded), staging is on every request.
+  std::deque<std::shared_ptr<const StagedBatch>> overlay_;
   int64_t staged_seq_ = 0;
   int64_t durable_seq_ = 0;
   std::multimap<int64_t, std::function<void(Status)>> waiters_;
@@ -127,7 +113,7 @@ class GroupCommitStore final : public engine::Store {
   // Shared with the commit thread.
   std::mutex mu_;
   std::condition_variable cv_;
-  Batch queue_;
+  Queue queue_;
   bool failed_ = false;  // A commit failed; nothing more until OnCommitted.
   bool stop_ = false;
   std::thread thread_;

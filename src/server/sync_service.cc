@@ -34,7 +34,8 @@ SyncService::SyncService(engine::Store& durable, engine::Clock& clock,
       },
       [this](size_t batches, double seconds, const Status& status) {
         metrics_.RecordCommit(batches, seconds, status.ok());
-      });
+      },
+      options_.commit_gather);
   server_ = std::make_unique<engine::Server>(*staged_, clock_, options_.engine);
 }
 
@@ -144,10 +145,18 @@ Result<std::optional<std::string>> SyncService::Feed(
 
 void SyncService::Subscribe(Session* session, const std::string& client_id,
                             const std::string& document) {
+  std::vector<Watch>& watches = watchers_[document];
+  for (Watch& w : watches) {
+    if (w.session == session && w.client_id == client_id) {
+      // This request ends the view's outstanding push, if any.
+      w.pushed = false;
+      return;
+    }
+  }
   Attached& attached = attached_[session];
   if (attached.id == 0) attached.id = next_session_id_++;
   attached.documents.insert(document);
-  watchers_[document][session].insert(client_id);
+  watches.push_back({session, attached.id, client_id, false});
 }
 
 void SyncService::Detach(Session* session) {
@@ -156,7 +165,8 @@ void SyncService::Detach(Session* session) {
   for (const std::string& document : it->second.documents) {
     auto w = watchers_.find(document);
     if (w == watchers_.end()) continue;
-    w->second.erase(session);
+    std::erase_if(w->second,
+                  [&](const Watch& watch) { return watch.session == session; });
     if (w->second.empty()) watchers_.erase(w);
   }
   attached_.erase(it);
@@ -178,10 +188,16 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
                            stats.diffed_merges, stats.resyncs);
   UpdateLoadedGauges();
   // The requester's own views get their news in this reply.
-  std::set<std::pair<std::string, std::string>> requester;
+  auto is_requester = [&](const std::string& client_id,
+                          const std::string& document) {
+    return std::any_of(request.documents.begin(), request.documents.end(),
+                       [&](const engine::DocumentBlock& block) {
+                         return block.client_id == client_id &&
+                                block.document == document;
+                       });
+  };
   for (const engine::DocumentBlock& block : request.documents) {
     if (block.client_id.empty()) continue;
-    requester.emplace(block.client_id, block.document);
     if (session != nullptr && !block.nullify) {
       Subscribe(session, block.client_id, block.document);
     }
@@ -200,15 +216,14 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
   for (const std::string& document : server_->changed_documents()) {
     auto w = watchers_.find(document);
     if (w == watchers_.end()) continue;
-    for (const auto& [watcher, clients] : w->second) {
-      for (const std::string& client_id : clients) {
-        if (requester.contains({client_id, document})) continue;
-        Result<engine::Message> push = server_->Push(client_id, document);
-        if (!push.ok() || push->documents.empty()) continue;
-        Result<std::string> text = engine::EncodeMessage(*push);
-        if (!text.ok()) continue;
-        pushes.push_back({watcher, attached_[watcher].id, std::move(*text)});
-      }
+    for (Watch& watch : w->second) {
+      if (watch.pushed || is_requester(watch.client_id, document)) continue;
+      Result<engine::Message> push = server_->Push(watch.client_id, document);
+      if (!push.ok() || push->documents.empty()) continue;
+      watch.pushed = true;
+      Result<std::string> text = engine::EncodeMessage(*push);
+      if (!text.ok()) continue;
+      pushes.push_back({watch.session, watch.session_id, std::move(*text)});
     }
   }
   staged_->WhenDurable([this, reply = std::move(reply), wire = std::move(*wire),
@@ -238,10 +253,10 @@ size_t SyncService::UnloadIdle(int64_t idle_millis) {
       [&](const std::string& client_id, const std::string& document) {
         auto w = watchers_.find(document);
         if (w == watchers_.end()) return false;
-        for (const auto& [session, clients] : w->second) {
-          if (clients.contains(client_id)) return true;
-        }
-        return false;
+        return std::any_of(w->second.begin(), w->second.end(),
+                           [&](const Watch& watch) {
+                             return watch.client_id == client_id;
+                           });
       });
   UpdateLoadedGauges();
   return unloaded;

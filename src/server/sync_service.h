@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct ServiceOptions {
   size_t max_buffer_bytes = size_t{16} << 20;
   // An unfinished buffer untouched this long is dropped.
   int64_t buffer_expiry_millis = 60'000;
+  // A durable commit starts at least this long after the previous one, so
+  // that under load one transaction carries many requests (see
+  // GroupCommitStore); it adds at most this much to a reply's wait.
+  std::chrono::microseconds commit_gather{2000};
 };
 
 // A connection that can receive pushes (a WebSocket).
@@ -109,13 +114,24 @@ class SyncService {
 
   std::map<BufferKey, Buffer> buffers_;
   size_t buffered_bytes_ = 0;
-  // document -> session -> client ids that session syncs it as.
-  std::map<std::string, std::map<Session*, std::set<std::string>>> watchers_;
+  // One client id a session syncs a document as. Looked up on every request
+  // and scanned on every change of the document: a short vector per
+  // document, not nested ordered maps.
+  struct Watch {
+    Session* session = nullptr;
+    uint64_t session_id = 0;
+    std::string client_id;
+    // Pushed since this client's last request: the engine keeps one push
+    // outstanding per view and would answer a further Push with nothing,
+    // so it is not asked.
+    bool pushed = false;
+  };
+  std::unordered_map<std::string, std::vector<Watch>> watchers_;
   struct Attached {
     uint64_t id = 0;  // Tells a new session from a freed one at one address.
     std::set<std::string> documents;
   };
-  std::map<Session*, Attached> attached_;
+  std::unordered_map<Session*, Attached> attached_;
   uint64_t next_session_id_ = 1;
 };
 

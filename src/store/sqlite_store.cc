@@ -758,6 +758,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
       !s.ok()) {
     return s;
   }
+  // Every request rewrites its view and document rows; with SQLite's
+  // default 2 MB cache a store of thousands of views rereads its pages from
+  // the file on every commit. This is a cap, not an allocation.
+  if (Status s = w.Exec("PRAGMA cache_size = -65536", "set cache size");
+      !s.ok()) {
+    return s;
+  }
   if (Status s = w.Prepare(kWriterSql); !s.ok()) return s;
 
   Result<std::unique_ptr<Connection>> reader =
