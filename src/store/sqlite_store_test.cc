@@ -69,6 +69,7 @@ using engine::WriteBatch;
 using test_util::Sync;
 using test_util::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Text T(std::string_view utf8) { return *Text::FromUtf8(utf8); }
 
@@ -701,7 +702,8 @@ TEST(SqliteStoreMigration, AVersion1FileIsUpgradedAndKeepsItsData) {
                     "x'', 1700000000001);");
   Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"),
+            std::to_string(SqliteStore::kSchemaVersion));
   EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(*(*store)->LoadDocument("notes"),
             (DocumentRecord{"notes", T("ab|ab|ab|"), 7}));
@@ -725,8 +727,8 @@ TEST(SqliteStoreMigration, AVersion1FileIsUpgradedAndKeepsItsData) {
   EXPECT_EQ(*(*store)->LoadChanges("notes", 0), std::vector<ChangeRecord>{});
   EXPECT_EQ(*(*store)->Counts(), (StoreCounts{1, 2, 0}));
 
-  // It now stores what version 2 does, and a reopened file is not migrated
-  // again.
+  // It now stores what the current version does, and a reopened file is
+  // not migrated again.
   alice.anchor = {7, "=6\t+ab|"};
   WriteBatch batch;
   batch.views = {alice};
@@ -743,6 +745,7 @@ TEST(SqliteStoreMigration, AVersion1FileIsUpgradedAndKeepsItsData) {
   ASSERT_TRUE(SqliteStore::Open(fresh).ok());
   EXPECT_EQ(SchemaOf(path), SchemaOf(fresh));
   EXPECT_THAT(SchemaOf(path), HasSubstr("CREATE TABLE changes"));
+  EXPECT_THAT(SchemaOf(path), Not(HasSubstr("views_by_last_seen")));
 }
 
 TEST(SqliteStoreMigration, AFailedMigrationLeavesTheFileAsItWas) {

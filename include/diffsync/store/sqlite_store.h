@@ -63,7 +63,7 @@ struct StoreCounts {
 class SqliteStore final : public engine::Store {
  public:
   // The schema this build reads and writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens the store at `path`, creating the file and its schema if needed
   // and migrating a file of an older schema.
