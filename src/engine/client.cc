@@ -167,6 +167,10 @@ Status ClientDocument::Replace(int64_t pos, int64_t length,
   change.Delete(length);
   change.Insert(text);
   change.Retain(text_.size16() - pos - length);
+  return Apply(change);
+}
+
+Status ClientDocument::Apply(const ChangeSet& change) {
   Result<Text> edited = change.Apply(text_);
   if (!edited.ok()) return edited.status();
   text_ = std::move(*edited);

@@ -139,6 +139,13 @@ struct Server::ViewState {
   bool checksums = false;
 };
 
+struct Server::UpstreamLink {
+  explicit UpstreamLink(ClientDocument c) : client(std::move(c)) {}
+  ClientDocument client;
+  // client.text() -> the document's text at anchor.revision.
+  Anchor anchor;
+};
+
 Server::Server(Store& store, Clock& clock, ServerOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
@@ -594,6 +601,106 @@ DocumentBlock Server::Process(const std::string& client_id,
   return reply;
 }
 
+Result<Message> Server::MakeUpstreamRequest(const std::string& link_id,
+                                            const std::string& document) {
+  bool created = false;
+  Result<DocumentState*> doc_or = GetDocument(document, &created);
+  if (!doc_or.ok()) return doc_or.status().WithContext("store");
+  DocumentState& doc = **doc_or;
+  std::unique_ptr<UpstreamLink>& link = upstream_[{link_id, document}];
+  if (!link) {
+    ClientOptions client_options;
+    client_options.dmp = options_.dmp;
+    link = std::make_unique<UpstreamLink>(
+        ClientDocument(document, std::move(client_options)));
+    link->client.SetText(doc.text);
+  } else {
+    // What this server's clients wrote since the link last looked, as an
+    // exact local edit of the link's text.
+    std::optional<ChangeSet> change = doc.ToCurrent(link->anchor);
+    if (!change) {
+      ++stats_.diffed_merges;
+      change = internal::DiffChange(link->client.text(), doc.text, options_.dmp);
+    }
+    if (!change->IsIdentity()) {
+      if (Status s = link->client.Apply(*change); !s.ok()) return s;
+    }
+  }
+  link->anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
+  Message request;
+  request.documents.push_back(link->client.MakeRequest());
+  request.documents.back().client_id = link_id;
+  return request;
+}
+
+Status Server::HandleUpstreamReply(const std::string& link_id,
+                                   const DocumentBlock& reply) {
+  changed_documents_.clear();
+  auto it = upstream_.find({link_id, reply.document});
+  if (it == upstream_.end()) {
+    return Status::NotFound("no upstream link '" + link_id +
+                            "' for document '" + reply.document + "'");
+  }
+  UpstreamLink& link = *it->second;
+  bool created = false;
+  Result<DocumentState*> doc_or = GetDocument(reply.document, &created);
+  if (!doc_or.ok()) return doc_or.status().WithContext("store");
+  DocumentState& doc = **doc_or;
+  const UpstreamLink before = link;
+  Result<ReplyEffects> effects = link.client.HandleReply(reply);
+  if (!effects.ok()) return effects.status();
+  stats_.dropped_hunks +=
+      static_cast<int64_t>(effects->dropped_hunks.size());
+  ChangeSet incoming = ChangeSet::Identity(before.client.text().size16());
+  for (const ChangeSet& change : effects->text_changes) {
+    incoming = ChangeSet::Compose(incoming, change);
+  }
+  if (incoming.IsIdentity()) return Status::Ok();
+
+  std::optional<ChangeSet> to_doc = doc.ToCurrent(link.anchor);
+  if (!to_doc) {
+    ++stats_.diffed_merges;
+    to_doc = internal::DiffChange(before.client.text(), doc.text, options_.dmp);
+  }
+  if (to_doc->IsIdentity()) {
+    stats_.exact_hunks += internal::CountHunks(incoming);
+    doc.Record(incoming, link.client.text(), options_.history_limit);
+    link.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
+  } else {
+    internal::MergeResult merged = internal::Merge(
+        before.client.text(), *to_doc, incoming, doc.text,
+        internal::Priority::kIncoming, options_.dmp);
+    stats_.exact_hunks += merged.exact_hunks;
+    stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
+    if (!merged.applied.IsIdentity()) {
+      doc.Record(merged.applied, std::move(merged.text),
+                 options_.history_limit);
+    }
+    link.anchor = {std::move(merged.to_text), doc.revision};
+  }
+  WriteBatch batch;
+  doc.Save(batch);
+  if (Status s = store_.Commit(batch); !s.ok()) {
+    // Nothing is durable: the document is reloaded as stored, and the link
+    // is as before the reply, which the upstream then takes for lost.
+    documents_.erase(reply.document);
+    link = before;
+    return s.WithContext("store");
+  }
+  changed_documents_.push_back(reply.document);
+  return Status::Ok();
+}
+
+bool Server::UpstreamInSync(const std::string& link_id,
+                            const std::string& document) const {
+  auto it = upstream_.find({link_id, document});
+  if (it == upstream_.end()) return false;
+  const UpstreamLink& link = *it->second;
+  auto doc = documents_.find(document);
+  return link.client.in_sync() && link.client.pending_edits() == 0 &&
+         doc != documents_.end() && link.client.text() == doc->second->text;
+}
+
 std::optional<Text> Server::DocumentText(const std::string& document) {
   auto it = documents_.find(document);
   if (it != documents_.end()) return it->second->text;
@@ -616,6 +723,23 @@ Status Server::CheckInvariants() const {
     if (doc->revision - doc->history_base !=
         static_cast<int64_t>(doc->history.size())) {
       return Status::Internal("document " + name + ": history is not contiguous");
+    }
+  }
+  for (const auto& [key, link] : upstream_) {
+    const std::string where = "upstream link " + key.first + "/" + key.second;
+    if (Status s = link->client.CheckInvariants(); !s.ok()) {
+      return s.WithContext(where);
+    }
+    if (link->anchor.revision >= 0 &&
+        link->anchor.to_document.base_length() != link->client.text().size16()) {
+      return Status::Internal(where + ": anchor does not start at the text");
+    }
+    auto doc = documents_.find(key.second);
+    if (doc != documents_.end() &&
+        link->anchor.revision == doc->second->revision &&
+        link->anchor.to_document.target_length() !=
+            doc->second->text.size16()) {
+      return Status::Internal(where + ": anchor does not end at the document");
     }
   }
   for (const auto& [key, view] : views_) {

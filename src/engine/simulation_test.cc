@@ -16,10 +16,13 @@
 #include <cstdint>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <queue>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "engine/sim_harness.h"
@@ -251,6 +254,438 @@ TEST(Simulation, RandomEditsOverAFaultyNetworkConverge) {
     std::cout << "  failed: " << kind << ": " << count_seed.first
               << " seeds (first: DIFFSYNC_SEED=" << count_seed.second << ")\n";
   }
+  EXPECT_EQ(failures, 0);
+}
+
+// ---- Server to server ------------------------------------------------------
+//
+// Two servers, an upstream A and a downstream B, each with its own 1-3
+// clients editing at random, and B linked to A (Server::MakeUpstreamRequest /
+// HandleUpstreamReply): B's link is one more client of A whose text is B's
+// document. Every message — clients to their server, the link to A, pushes —
+// crosses the same faulty network (loss, duplicates, delays and reordering,
+// late copies, disconnects of clients and of the link), and both stores
+// sometimes refuse a commit. Both servers' invariants (the link's included)
+// are checked after every step. After the network heals, every client of
+// both servers, both documents and the link must agree within
+// kMaxLinkedRounds rounds.
+constexpr uint64_t kDefaultLinkedSeeds = 1500;
+constexpr int kMaxLinkedRounds = 4;
+
+class LinkedSimulation {
+ public:
+  static constexpr int kUpstream = 0;
+  static constexpr int kDownstream = 1;
+
+  LinkedSimulation(uint64_t seed, int clients_a, int clients_b,
+                   sim::Faults faults, bool pushes)
+      : rng_(seed), faults_(faults), pushes_(pushes),
+        verbosity_(sim::Verbosity()) {
+    for (int k = 0; k < 2; ++k) {
+      servers_.push_back(
+          std::make_unique<Server>(stores_[k], clocks_[k], ServerOptions()));
+    }
+    for (int i = 0; i < clients_a + clients_b; ++i) {
+      Endpoint e;
+      e.server = i < clients_a ? kUpstream : kDownstream;
+      e.id = (i < clients_a ? "a" : "b") + std::to_string(i);
+      e.doc.emplace(kDocument);
+      e.poll = rng_.Between(1, 8);
+      endpoints_.push_back(std::move(e));
+    }
+    Endpoint link;
+    link.server = kUpstream;
+    link.id = "link-b";
+    link.poll = rng_.Between(1, 4);
+    endpoints_.push_back(std::move(link));
+  }
+
+  static constexpr char kDocument[] = "doc";
+
+  sim::Rng& rng() { return rng_; }
+  int endpoints() const { return static_cast<int>(endpoints_.size()); }
+  int link() const { return endpoints() - 1; }
+  // Client i's document; null for the link.
+  ClientDocument* doc(int i) {
+    return endpoints_[i].doc ? &*endpoints_[i].doc : nullptr;
+  }
+  const std::optional<std::string>& failure() const { return failure_; }
+  const sim::NetStats& stats() const { return stats_; }
+  Server& server(int k) { return *servers_[k]; }
+  void set_faults(const sim::Faults& f) { faults_ = f; }
+  void RequestSync(int i) { endpoints_[i].wants_sync = true; }
+
+  void Tick() {
+    if (failure_) return;
+    ++now_;
+    for (ManualClock& c : clocks_) c.Advance(std::chrono::milliseconds(1000));
+    while (!in_flight_.empty() && in_flight_.top().deliver_at <= now_ &&
+           !failure_) {
+      Packet p = in_flight_.top();
+      in_flight_.pop();
+      if (endpoints_[p.endpoint].offline_until > now_) {
+        ++stats_.dropped;
+        continue;
+      }
+      if (p.to_server) {
+        ServerReceives(p);
+      } else {
+        EndpointReceives(p);
+      }
+    }
+    for (int i = 0; i < endpoints() && !failure_; ++i) {
+      Endpoint& e = endpoints_[i];
+      if (e.offline_until > now_) continue;
+      if (faults_.disconnect > 0 && rng_.Chance(faults_.disconnect)) {
+        ++stats_.disconnects;
+        e.offline_until = now_ + rng_.Between(1, faults_.max_offline);
+        e.awaiting = false;
+        continue;
+      }
+      if (e.awaiting && now_ - e.sent_at > faults_.timeout()) {
+        ++stats_.timeouts;
+        e.awaiting = false;
+        e.wants_sync = true;
+      }
+      if (!e.awaiting && !draining_ &&
+          (e.wants_sync || now_ - e.last_sync >= e.poll)) {
+        SendRequest(i);
+      }
+    }
+  }
+
+  void Heal() {
+    faults_ = sim::Faults::None();
+    for (Endpoint& e : endpoints_) e.offline_until = 0;
+  }
+
+  // Delivers what is in flight, then syncs every endpoint once per round
+  // (B's clients, the link, A's clients, the link again) until all agree.
+  int SyncUntilConverged(int max_rounds) {
+    draining_ = true;
+    while (!in_flight_.empty() && !failure_) Tick();
+    for (Endpoint& e : endpoints_) e.awaiting = false;
+    draining_ = false;
+    std::vector<int> order;
+    for (int i = 0; i < link(); ++i) {
+      if (endpoints_[i].server == kDownstream) order.push_back(i);
+    }
+    order.push_back(link());
+    for (int i = 0; i < link(); ++i) {
+      if (endpoints_[i].server == kUpstream) order.push_back(i);
+    }
+    order.push_back(link());
+    for (int round = 1; round <= max_rounds && !failure_; ++round) {
+      for (const int i : order) {
+        immediate_ = true;
+        SendRequest(i);
+        immediate_ = false;
+      }
+      if (Converged()) return round;
+    }
+    return -1;
+  }
+
+  bool Converged() {
+    const std::optional<Text> a = servers_[kUpstream]->DocumentText(kDocument);
+    const std::optional<Text> b =
+        servers_[kDownstream]->DocumentText(kDocument);
+    if (!a || !b || !(*a == *b)) return false;
+    if (!servers_[kDownstream]->UpstreamInSync(endpoints_[link()].id,
+                                               kDocument)) {
+      return false;
+    }
+    for (int i = 0; i < link(); ++i) {
+      if (!doc(i)->in_sync() || !(doc(i)->text() == *a)) return false;
+    }
+    return true;
+  }
+
+  std::string Texts() {
+    std::string out;
+    for (int k = 0; k < 2; ++k) {
+      out += std::string("\n  server ") + (k == 0 ? "A" : "B") + ": \"" +
+             servers_[k]->DocumentText(kDocument).value_or(Text()).ToString() +
+             "\"";
+    }
+    for (int i = 0; i < link(); ++i) {
+      out += "\n  " + endpoints_[i].id +
+             (doc(i)->in_sync() ? "" : " (out of step)") + ": \"" +
+             doc(i)->text().ToString() + "\"";
+    }
+    return out;
+  }
+
+ private:
+  struct Endpoint {
+    int server = kUpstream;  // Where its requests go.
+    std::string id;
+    std::optional<ClientDocument> doc;  // Empty for the link.
+    int64_t poll = 1;
+    bool awaiting = false;
+    uint64_t request_id = 0;
+    int64_t sent_at = 0;
+    int64_t last_sync = 0;
+    int64_t offline_until = 0;
+    bool wants_sync = false;
+  };
+
+  struct Packet {
+    int64_t deliver_at = 0;
+    uint64_t order = 0;
+    bool to_server = true;
+    int endpoint = 0;
+    uint64_t request_id = 0;
+    bool push = false;
+    std::string wire;
+    bool operator>(const Packet& o) const {
+      return std::tie(deliver_at, order) > std::tie(o.deliver_at, o.order);
+    }
+  };
+
+  void Fail(std::string what) {
+    if (!failure_) failure_ = "t=" + std::to_string(now_) + ": " + what;
+  }
+
+  void Log(const std::string& line) {
+    if (verbosity_ > 0) std::cerr << "[t=" << now_ << "] " << line << "\n";
+  }
+
+  void CheckServers(const std::string& after) {
+    for (int k = 0; k < 2; ++k) {
+      if (Status s = servers_[k]->CheckInvariants(); !s.ok()) {
+        Fail(std::string("server ") + (k == 0 ? "A" : "B") +
+             " invariants after " + after + ": " + s.ToString());
+      }
+    }
+  }
+
+  void Send(Packet p) {
+    if (immediate_) {
+      return p.to_server ? ServerReceives(p) : EndpointReceives(p);
+    }
+    if (endpoints_[p.endpoint].offline_until > now_ ||
+        (faults_.drop > 0 && rng_.Chance(faults_.drop))) {
+      ++stats_.dropped;
+      return;
+    }
+    const int copies =
+        faults_.duplicate > 0 && rng_.Chance(faults_.duplicate) ? 2 : 1;
+    if (copies == 2) ++stats_.duplicated;
+    for (int k = 0; k < copies; ++k) {
+      Packet copy = p;
+      copy.deliver_at = now_ + rng_.Between(1, faults_.max_delay);
+      if (faults_.late > 0 && rng_.Chance(faults_.late)) {
+        ++stats_.late;
+        copy.deliver_at =
+            now_ + rng_.Between(faults_.timeout() + 1, 3 * faults_.timeout());
+      }
+      copy.order = next_order_++;
+      in_flight_.push(std::move(copy));
+    }
+  }
+
+  void SendRequest(int i) {
+    Endpoint& e = endpoints_[i];
+    Message request;
+    if (e.doc) {
+      request.documents.push_back(e.doc->MakeRequest());
+      request.documents.back().client_id = e.id;
+    } else {
+      Result<Message> up =
+          servers_[kDownstream]->MakeUpstreamRequest(e.id, kDocument);
+      if (!up.ok()) return Fail("link request: " + up.status().ToString());
+      request = std::move(*up);
+      CheckServers("a link request");
+    }
+    Result<std::string> wire = EncodeMessage(request);
+    if (!wire.ok()) return Fail("encode request: " + wire.status().ToString());
+    ++stats_.requests;
+    e.awaiting = true;
+    e.wants_sync = false;
+    e.sent_at = now_;
+    e.last_sync = now_;
+    ++e.request_id;
+    Log("request of " + e.id + ": " + *wire);
+    Send({.to_server = true, .endpoint = i, .request_id = e.request_id,
+          .wire = std::move(*wire)});
+  }
+
+  void ServerReceives(const Packet& p) {
+    const Endpoint& e = endpoints_[p.endpoint];
+    Result<Message> request = DecodeMessage(p.wire);
+    if (!request.ok()) return Fail("decode request: " + request.status().ToString());
+    if (faults_.store_failure > 0 && rng_.Chance(faults_.store_failure)) {
+      ++stats_.store_failures;
+      stores_[e.server].FailNextCommit();
+    }
+    Server& server = *servers_[e.server];
+    Result<Message> reply = server.Handle(*request);
+    CheckServers("a request of " + e.id);
+    if (!reply.ok()) return;  // Nothing acknowledged; it times out.
+    Result<std::string> wire = EncodeMessage(*reply);
+    if (!wire.ok()) return Fail("encode reply: " + wire.status().ToString());
+    Log("reply to " + e.id + ": " + *wire);
+    Send({.to_server = false, .endpoint = p.endpoint,
+          .request_id = p.request_id, .wire = std::move(*wire)});
+    if (pushes_ && !server.changed_documents().empty()) {
+      PushFrom(e.server, p.endpoint);
+    }
+  }
+
+  // Server k pushes the document's news to its endpoints other than `except`.
+  void PushFrom(int k, int except) {
+    for (int j = 0; j < endpoints() && !failure_; ++j) {
+      if (j == except || endpoints_[j].server != k) continue;
+      Result<Message> push = servers_[k]->Push(endpoints_[j].id, kDocument);
+      CheckServers("a push to " + endpoints_[j].id);
+      if (!push.ok() || push->documents.empty()) continue;
+      Result<std::string> wire = EncodeMessage(*push);
+      if (!wire.ok()) return Fail("encode push: " + wire.status().ToString());
+      Log("push to " + endpoints_[j].id + ": " + *wire);
+      Send({.to_server = false, .endpoint = j, .push = true,
+            .wire = std::move(*wire)});
+    }
+  }
+
+  void EndpointReceives(const Packet& p) {
+    Endpoint& e = endpoints_[p.endpoint];
+    if (p.push && e.awaiting) {
+      ++stats_.pushes_ignored;
+      return;
+    }
+    if (!p.push && (!e.awaiting || p.request_id != e.request_id)) {
+      ++stats_.stale_replies;
+      return;
+    }
+    Result<Message> reply = DecodeMessage(p.wire);
+    if (!reply.ok() || reply->documents.size() != 1) {
+      return Fail(e.id + " got a bad reply: " + p.wire);
+    }
+    if (p.push) {
+      ++stats_.pushes_applied;
+    } else {
+      e.awaiting = false;
+      ++stats_.replies;
+    }
+    if (e.doc) {
+      Result<ReplyEffects> fx = e.doc->HandleReply(reply->documents[0]);
+      if (!fx.ok()) return Fail(e.id + ": " + fx.status().ToString());
+      if (Status s = e.doc->CheckInvariants(); !s.ok()) {
+        return Fail(e.id + " invariants: " + s.ToString());
+      }
+      if (fx->resync) ++stats_.client_resyncs;
+      return;
+    }
+    // The link: B takes A's reply into its document (a failed commit is a
+    // lost reply), then tells its own clients.
+    if (faults_.store_failure > 0 && rng_.Chance(faults_.store_failure)) {
+      ++stats_.store_failures;
+      stores_[kDownstream].FailNextCommit();
+    }
+    Server& b = *servers_[kDownstream];
+    Status s = b.HandleUpstreamReply(e.id, reply->documents[0]);
+    CheckServers("a reply to the link");
+    if (!s.ok()) {
+      if (s.message().find("store") == std::string::npos) {
+        return Fail("link reply: " + s.ToString());
+      }
+      return;
+    }
+    if (pushes_ && !b.changed_documents().empty()) PushFrom(kDownstream, -1);
+  }
+
+  sim::Rng rng_;
+  sim::Faults faults_;
+  bool pushes_ = false;
+  int verbosity_ = 0;
+  sim::FlakyStore stores_[2];
+  ManualClock clocks_[2];
+  std::vector<std::unique_ptr<Server>> servers_;
+  std::vector<Endpoint> endpoints_;
+  std::priority_queue<Packet, std::vector<Packet>, std::greater<>> in_flight_;
+  uint64_t next_order_ = 0;
+  int64_t now_ = 0;
+  bool draining_ = false;
+  bool immediate_ = false;
+  sim::NetStats stats_;
+  std::optional<std::string> failure_;
+};
+
+struct LinkedResult {
+  std::optional<std::string> failure;
+  int rounds = 0;
+  Server::Stats upstream;
+  Server::Stats downstream;
+  sim::NetStats net;
+};
+
+LinkedResult RunLinkedSeed(uint64_t seed) {
+  sim::Rng config(seed ^ 0x5EED11);
+  const int clients_a = static_cast<int>(config.Between(1, 3));
+  const int clients_b = static_cast<int>(config.Between(1, 3));
+  const sim::Faults faults = sim::Faults::Random(config);
+  const bool pushes = config.Chance(0.5);
+  const int64_t edit_ticks = config.Between(20, 120);
+  const double edit_rate = 0.05 * static_cast<double>(config.Between(1, 8));
+  std::ostringstream describe;
+  describe << "seed " << seed << " (replay: DIFFSYNC_SEED=" << seed
+           << "): clients A=" << clients_a << " B=" << clients_b
+           << " pushes=" << pushes << " edit_ticks=" << edit_ticks
+           << " edit_rate=" << edit_rate << " " << faults;
+
+  LinkedSimulation s(seed, clients_a, clients_b, faults, pushes);
+  LinkedResult result;
+  for (int64_t t = 0; t < edit_ticks && !s.failure(); ++t) {
+    for (int i = 0; i < s.link(); ++i) {
+      if (!s.rng().Chance(edit_rate)) continue;
+      ClientDocument& doc = *s.doc(i);
+      const RandomEdit e = MakeRandomEdit(s.rng(), doc.text());
+      if (Status st = doc.Replace(e.pos, e.length, e.insert); !st.ok()) {
+        result.failure = describe.str() + ": Replace: " + st.ToString();
+        return result;
+      }
+      if (s.rng().Chance(0.3)) s.RequestSync(i);
+    }
+    s.Tick();
+  }
+  s.Heal();
+  result.rounds = s.SyncUntilConverged(kMaxLinkedRounds);
+  result.upstream = s.server(LinkedSimulation::kUpstream).stats();
+  result.downstream = s.server(LinkedSimulation::kDownstream).stats();
+  result.net = s.stats();
+  if (s.failure()) {
+    result.failure = describe.str() + ":\n" + *s.failure();
+  } else if (result.rounds < 0) {
+    result.failure = describe.str() + ":\nnot converged within " +
+                     std::to_string(kMaxLinkedRounds) +
+                     " rounds after the network healed:" + s.Texts();
+  }
+  return result;
+}
+
+TEST(Simulation, TwoServersLinkedServerToServerConverge) {
+  const std::vector<uint64_t> seeds = sim::SeedsToRun(kDefaultLinkedSeeds);
+  std::cout << "linked servers: " << seeds.size() << " seeds from "
+            << seeds.front() << " (DIFFSYNC_SEED=<seed> replays one)\n";
+  Server::Stats upstream;
+  Server::Stats downstream;
+  sim::NetStats net;
+  int failures = 0;
+  int max_rounds = 0;
+  for (const uint64_t seed : seeds) {
+    const LinkedResult r = RunLinkedSeed(seed);
+    sim::Accumulate(upstream, r.upstream);
+    sim::Accumulate(downstream, r.downstream);
+    net += r.net;
+    max_rounds = std::max(max_rounds, r.rounds);
+    if (r.failure && ++failures <= 5) ADD_FAILURE() << *r.failure;
+  }
+  std::cout << "linked servers: " << seeds.size() << " seeds, " << failures
+            << " failed; most rounds to converge " << max_rounds
+            << "\n  upstream: " << sim::Format(upstream)
+            << "\n  downstream: " << sim::Format(downstream)
+            << "\n  network: " << net << "\n";
   EXPECT_EQ(failures, 0);
 }
 

@@ -372,5 +372,60 @@ TEST(Sync, ALateCopyOfARequestAnsweredByAResyncChangesNothing) {
   EXPECT_EQ(alice.text().ToString(), ">shared text");
 }
 
+// Server to server: B is linked to A as one more client; edits of A's and
+// B's own clients reach everyone, a lost reply on the link rolls A's view of
+// B back to its backup, and a lost link request is resent whole.
+TEST(SyncTest, ServerToServerCarriesEditsBothWaysThroughLostMessages) {
+  Loop a;
+  Loop b;
+  ClientDocument alice("notes");  // On A.
+  ClientDocument bob("notes");    // On B.
+  ASSERT_TRUE(alice.Replace(0, 0, "Hello world").ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  // The link's exchange, with the reply optionally lost.
+  auto link = [&](bool lose_reply) -> Status {
+    Result<Message> up = b.server().MakeUpstreamRequest("b", "notes");
+    if (!up.ok()) return up.status();
+    Result<Message> down = a.server().Handle(*up);
+    if (!down.ok()) return down.status();
+    if (lose_reply) return Status::Ok();
+    if (Status s = b.server().HandleUpstreamReply("b", down->documents.at(0));
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = a.server().CheckInvariants(); !s.ok()) return s;
+    return b.server().CheckInvariants();
+  };
+  ASSERT_TRUE(link(false).ok());
+  ASSERT_TRUE(b.Sync("bob", bob).ok());
+  EXPECT_EQ(bob.text().ToString(), "Hello world");
+
+  // Both sides type; the first link reply is lost, the second request
+  // carries the same edit again and A rolls back to its backup.
+  ASSERT_TRUE(alice.Replace(0, 5, "Howdy").ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  ASSERT_TRUE(bob.Replace(11, 0, "!").ok());
+  ASSERT_TRUE(b.Sync("bob", bob).ok());
+  ASSERT_TRUE(link(/*lose_reply=*/true).ok());
+  ASSERT_TRUE(bob.Replace(0, 0, ">").ok());
+  ASSERT_TRUE(b.Sync("bob", bob).ok());
+  ASSERT_TRUE(link(false).ok());
+  ASSERT_TRUE(link(false).ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  ASSERT_TRUE(b.Sync("bob", bob).ok());
+  EXPECT_EQ(alice.text().ToString(), ">Howdy world!");
+  EXPECT_EQ(bob.text().ToString(), ">Howdy world!");
+  EXPECT_EQ(a.server().DocumentText("notes")->ToString(), ">Howdy world!");
+  EXPECT_TRUE(b.server().UpstreamInSync("b", "notes"));
+  EXPECT_EQ(a.server().stats().dropped_hunks, 0);
+  EXPECT_EQ(b.server().stats().dropped_hunks, 0);
+  EXPECT_EQ(a.server().stats().resyncs, 0);
+  // A reply for a link B does not have is refused.
+  DocumentBlock stray;
+  stray.document = "other";
+  EXPECT_EQ(b.server().HandleUpstreamReply("b", stray).code(),
+            StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace diffsync::engine

@@ -127,6 +127,10 @@ class ClientDocument {
   // Local edit at [pos, pos + length) (UTF-16 units) replaced by `text`.
   // Errors: out of range, or a boundary inside a surrogate pair.
   Status Replace(int64_t pos, int64_t length, std::string_view text);
+  // A local edit given as a change of the whole text (base_length() ==
+  // text().size16()); an edit hint, as Replace. Errors: a change of another
+  // length, or a boundary inside a surrogate pair.
+  Status Apply(const ChangeSet& change);
   // Replaces the whole text (no hint: the next request diffs it).
   void SetText(Text text);
 

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@
 
 #include "diffsync/dmp/settings.h"
 #include "diffsync/engine/change_set.h"
+#include "diffsync/engine/client.h"
 #include "diffsync/engine/clock.h"
 #include "diffsync/engine/protocol.h"
 #include "diffsync/engine/store.h"
@@ -82,8 +84,38 @@ class Server {
   Result<Message> Push(const std::string& client_id,
                        const std::string& document);
 
-  // Documents whose text the last Handle changed, in the order changed; a
-  // transport pushes to their other clients.
+  // Server to server (scale-out): this server keeps `document` in step with
+  // the same document on an upstream server, to which it is one more client
+  // (id `link_id`). Fraser's guaranteed delivery holds on both ends: the
+  // upstream keeps that view's shadow, backup shadow, n/m and edit stack as
+  // for any client (a lost reply or push rolls back to the backup there);
+  // this end keeps the client half — shadow, n/m and the stack of
+  // unacknowledged edits, resent whole until acknowledged — and its text is
+  // this server's document. Changes flow exactly both ways: what this
+  // server's own clients wrote since the last request goes up as one edit;
+  // what comes down is merged into the document through the changes made
+  // here meanwhile. The upstream's edits reached the root first, so where
+  // both replaced the same text the upstream's wins (the local hunk is
+  // counted in stats().dropped_hunks; the upstream reports the competing
+  // hunk of ours with a c: line, as for any client). The link lives in
+  // memory: after a restart it joins again and the upstream's text wins.
+  //
+  // MakeUpstreamRequest returns the request to send upstream; the transport
+  // sends it and gives the reply, or a push that came while no request was
+  // in flight (a push crossing a request is ignored, as by any client), to
+  // HandleUpstreamReply. A non-OK status from it means the store failed and
+  // nothing changed: as if the reply had been lost.
+  Result<Message> MakeUpstreamRequest(const std::string& link_id,
+                                      const std::string& document);
+  Status HandleUpstreamReply(const std::string& link_id,
+                             const DocumentBlock& reply);
+  // True once the upstream confirmed both shadows agree and nothing is
+  // pending either way, for tests and health checks.
+  bool UpstreamInSync(const std::string& link_id,
+                      const std::string& document) const;
+
+  // Documents whose text the last Handle (or HandleUpstreamReply) changed,
+  // in the order changed; a transport pushes to their other clients.
   const std::vector<std::string>& changed_documents() const {
     return changed_documents_;
   }
@@ -127,6 +159,7 @@ class Server {
  private:
   struct DocumentState;
   struct ViewState;
+  struct UpstreamLink;
 
   Result<DocumentState*> GetDocument(const std::string& name, bool* created);
   Result<ViewState*> GetView(const std::string& client_id,
@@ -153,6 +186,9 @@ class Server {
   std::unordered_map<std::pair<std::string, std::string>,
                      std::unique_ptr<ViewState>, ViewKeyHash>
       views_;
+  // (link id, document) -> the client half of a link to an upstream server.
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<UpstreamLink>>
+      upstream_;
   std::vector<std::string> changed_documents_;
   Stats stats_;
 };
