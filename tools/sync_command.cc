@@ -96,7 +96,6 @@ class Watcher {
 struct Output {
   bool tty = false;
   bool events = false;
-  std::string server;
   int64_t sent = 0;
   int64_t received = 0;
   ConnectionState state = ConnectionState::kOffline;
@@ -120,7 +119,7 @@ struct Output {
   }
 
   void Connection(ConnectionState now, const Status& detail,
-                  std::string_view via) {
+                  std::string_view via, const std::string& url) {
     state = now;
     transport = std::string(via);
     if (now == ConnectionState::kOffline) {
@@ -143,7 +142,7 @@ struct Output {
         if (!problem.empty()) {
           Tell(problem);
         } else {
-          Tell("connected to " + server + " (" + transport + ")");
+          Tell("connected to " + url);
         }
       }
       last_problem = problem;
@@ -186,7 +185,6 @@ int RunSync(const SyncArgs& args) {
   Output out;
   out.tty = !args.once && isatty(STDERR_FILENO) != 0;
   out.events = args.events;
-  out.server = args.server;
   client::FileSync* running = nullptr;
   std::string offline_reason;
   client::FileSyncOptions options;
@@ -202,7 +200,8 @@ int RunSync(const SyncArgs& args) {
   options.on_connection = [&](ConnectionState state, const Status& detail) {
     if (state == ConnectionState::kOffline) offline_reason = detail.message();
     if (running != nullptr) {
-      out.Connection(state, detail, running->client().transport());
+      out.Connection(state, detail, running->client().transport(),
+                     running->client().transport_url());
     }
   };
   Result<std::unique_ptr<client::FileSync>> sync =

@@ -169,6 +169,10 @@ std::string_view Client::transport() const {
   return active_ == nullptr ? std::string_view() : active_->name();
 }
 
+std::string Client::transport_url() const {
+  return active_ == nullptr ? std::string() : active_->url();
+}
+
 bool Client::in_sync() const {
   return doc_.in_sync() && doc_.pending_edits() == 0 &&
          doc_.text() == doc_.shadow();
@@ -198,7 +202,10 @@ void Client::Connect() {
   Status detail = Status::Ok();
   if (primary.ok()) {
     active_ = primary_.get();
-  } else if (fallback_ != nullptr) {
+  } else if (fallback_ != nullptr &&
+             primary.code() == StatusCode::kFailedPrecondition) {
+    // The server is there without a WebSocket (a plain MobWrite gateway):
+    // the HTTP gateway is the way. An unreachable one is not tried twice.
     if (fallback_->Connect(options_.timeout).ok()) {
       active_ = fallback_.get();
       detail = primary;
@@ -325,7 +332,11 @@ Status Client::HandleMessage(const std::string& wire) {
   }
   const bool push = IsPush(*message);
   if (push && in_flight_) {
-    ++pushes_ignored_;  // Its request acknowledges what the push started from.
+    // Our request acknowledges what the push started from, so the server
+    // rolls it back; its news come with our next request (the server
+    // pushes no more until then).
+    ++pushes_ignored_;
+    need_sync_ = true;
     return Status::Ok();
   }
   if (!push && !in_flight_) return Status::Ok();  // Not ours to take.
@@ -384,7 +395,7 @@ Status Client::HandleMessage(const std::string& wire) {
     backoff_ = std::min(backoff_ * 2, options_.max_backoff);
     need_sync_ = true;
   }
-  synced.pending_edits = doc_.pending_edits();
+  synced.pending_edits = pending_edits();
   synced.in_sync = in_sync();
   for (const Status& e : errors) {
     if (events_.on_error) events_.on_error(e);

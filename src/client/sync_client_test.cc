@@ -36,10 +36,15 @@ struct FakeServer {
   bool swallow = false;           // Requests vanish unanswered.
   std::vector<FakeTransport*> transports;
   std::vector<std::pair<FakeTransport*, std::string>> held;
+  // Replies to this transport wait for ReleaseReplies() (pushes do not), as
+  // diffsyncd's wait for durability.
+  FakeTransport* delay_replies_to = nullptr;
+  std::vector<std::string> delayed_replies;
   std::vector<std::string> tokens;  // Of every request handled.
 
   void Handle(FakeTransport* from, const std::string& wire);
   void Release();
+  void ReleaseReplies();
   void Down();
   std::string Text(const std::string& document) {
     return server.DocumentText(document).value_or(engine::Text()).ToString();
@@ -70,7 +75,7 @@ class FakeTransport final : public Transport {
     inbox_.clear();
     if (!server_.up) return Status::Unavailable("cannot reach " + url());
     if (pushes_ && server_.refuse_websocket) {
-      return Status::Unavailable("no WebSocket at " + url());
+      return Status::FailedPrecondition("no WebSocket at " + url());
     }
     connected_ = true;
     return Status::Ok();
@@ -127,7 +132,11 @@ void FakeServer::Handle(FakeTransport* from, const std::string& wire) {
   if (from != nullptr) from->client_id = request->documents.at(0).client_id;
   Result<engine::Message> reply = server.Handle(*request);
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
-  if (from != nullptr) from->Deliver(*engine::EncodeMessage(*reply));
+  if (from != nullptr && from == delay_replies_to) {
+    delayed_replies.push_back(*engine::EncodeMessage(*reply));
+  } else if (from != nullptr) {
+    from->Deliver(*engine::EncodeMessage(*reply));
+  }
   // As diffsyncd: the document's news to every other pushing session.
   for (const std::string& document : server.changed_documents()) {
     for (FakeTransport* t : transports) {
@@ -151,6 +160,14 @@ void FakeServer::Release() {
 }
 
 void FakeServer::Down() { up = false; }
+
+void FakeServer::ReleaseReplies() {
+  for (std::string& reply : delayed_replies) {
+    delay_replies_to->Deliver(std::move(reply));
+  }
+  delayed_replies.clear();
+  delay_replies_to = nullptr;
+}
 
 // One client on the fake network, with what its events told.
 struct TestClient {
@@ -300,14 +317,55 @@ TEST(ClientTest, APushThatCrossesARequestIsIgnoredAndNothingIsLost) {
   ASSERT_TRUE(*(*a)->SyncNow());  // Pushed to b.
   net.Release();  // b now holds the push, then its reply.
 
-  ASSERT_TRUE(PollUntil(*b, [&] { return (*b)->in_sync(); }));
+  // Polling alone brings b the news the ignored push carried (the server
+  // pushes no more until b's next request, so b must make one), and a
+  // gets b's edit by push.
+  ASSERT_TRUE(PollUntil(*b, [&] {
+    return (*b)->text().ToString() == "zero one two three" && (*b)->in_sync();
+  }));
   EXPECT_EQ((*b)->pushes_ignored(), 1);
-  ASSERT_TRUE(PollUntil(*a, [&] { return (*a)->in_sync(); }));
+  ASSERT_TRUE(PollUntil(*a, [&] {
+    return (*a)->text().ToString() == "zero one two three";
+  }));
+  EXPECT_EQ(net.Text("doc"), "zero one two three");
+}
+
+TEST(ClientTest, APushAheadOfADelayedReplyIsIgnoredAndItsNewsFetched) {
+  FakeServer net;
+  auto a = Start(net);
+  auto b = Start(net);
+  ASSERT_TRUE((*a)->SetText("one two").ok());
   ASSERT_TRUE(*(*a)->SyncNow());
   ASSERT_TRUE(*(*b)->SyncNow());
-  EXPECT_EQ(net.Text("doc"), "zero one two three");
-  EXPECT_EQ((*a)->text().ToString(), "zero one two three");
-  EXPECT_EQ((*b)->text().ToString(), "zero one two three");
+
+  // The server handles b's request, but its reply waits (for the disk)
+  // while a's edit, which came after, is pushed to b at once.
+  net.delay_replies_to = b->ws;
+  ASSERT_TRUE((*b)->Replace(7, 0, " three").ok());
+  ASSERT_TRUE((*b)->Poll(milliseconds(0)).ok());
+  ASSERT_TRUE((*a)->Replace(0, 0, "zero ").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  net.ReleaseReplies();
+
+  // The reply does not carry a's edit and the server pushes no more until
+  // b's next request: b must make one of its own accord.
+  ASSERT_TRUE(PollUntil(*b, [&] {
+    return (*b)->text().ToString() == "zero one two three" && (*b)->in_sync();
+  }));
+  EXPECT_EQ((*b)->pushes_ignored(), 1);
+  ASSERT_TRUE(PollUntil(*a, [&] {
+    return (*a)->text().ToString() == "zero one two three";
+  }));
+}
+
+TEST(ClientTest, AnUnreachableServerIsNotTriedOverHttp) {
+  FakeServer net;
+  net.up = false;
+  auto c = Start(net);
+  ASSERT_TRUE(PollUntil(*c, [&] { return c->ws->connect_times.size() >= 3; },
+                        100));
+  EXPECT_TRUE(c->http->connect_times.empty());
+  EXPECT_EQ(c->connection.back().second, "cannot reach fake-ws");
 }
 
 TEST(ClientTest, ReconnectsWithExponentialBackoffAndJitter) {

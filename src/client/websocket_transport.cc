@@ -78,8 +78,13 @@ class WebSocketTransport final : public Transport {
     }
     if (ec) {
       Close();
-      return Status::Unavailable("no WebSocket at " + url_ + ": " +
-                                 ec.message());
+      if (ec == websocket::error::upgrade_declined) {
+        // The server is there and answered, but not with a WebSocket.
+        return Status::FailedPrecondition("no WebSocket at " + url_ +
+                                          " (the server declined)");
+      }
+      return Status::Unavailable("no WebSocket handshake from " + url_ +
+                                 ": " + ec.message());
     }
     ws_->text(true);
     connected_ = true;

@@ -1,8 +1,8 @@
 // Client: one document kept in sync with a DiffSync server, offline-first.
 // It runs the engine's client side (engine::ClientDocument) over a
 // WebSocket to diffsyncd's /ws, where the server pushes other clients' edits
-// as they happen, and falls back to MobWrite's HTTP gateway (polling) when no
-// WebSocket can be opened there. Edits made while the server cannot be
+// as they happen, and falls back to MobWrite's HTTP gateway (polling) when
+// the server answers but offers no WebSocket (a plain MobWrite gateway). Edits made while the server cannot be
 // reached are kept, in memory and, with a state path, in the state file
 // (client/state_file.h, saved atomically before each request leaves and
 // after each answer), so a client killed while offline resumes with them.
@@ -10,7 +10,8 @@
 // The cycle (docs/PROTOCOL.md): at most one request in flight; its reply
 // acknowledges our edits and brings the server's. A push (a message carrying
 // m:push) that arrives while a request is in flight is ignored, as the
-// protocol requires; one that arrives while idle is applied like a reply and
+// protocol requires, and another cycle follows the reply to fetch what it
+// carried; one that arrives while idle is applied like a reply and
 // acknowledged at once by the next request. A lost connection, or a request
 // unanswered within `timeout`, makes the client offline; it reconnects after
 // an exponential backoff with jitter (reset by the first answer), trying the
@@ -195,9 +196,14 @@ class Client {
   ConnectionState connection_state() const { return state_kind_; }
   // "ws" or "http" while connected, "" otherwise.
   std::string_view transport() const;
+  std::string transport_url() const;  // Its URL; "" while not connected.
   const std::string& client_id() const { return state_.client_id; }
   const std::string& state_path() const { return options_.state_path; }
-  size_t pending_edits() const { return doc_.pending_edits(); }
+  // Local edits the server has not acknowledged, counting a change not yet
+  // sent as one.
+  size_t pending_edits() const {
+    return doc_.pending_edits() + (doc_.text() == doc_.shadow() ? 0 : 1);
+  }
   // The join is done (a reply about our state came, ever).
   bool joined() const { return state_.client.joined; }
   // Acknowledged everything, and nothing typed is unsent.

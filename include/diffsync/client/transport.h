@@ -65,8 +65,9 @@ class Transport {
   virtual bool pushes() const = 0;
 
   // Opens a connection (closing any), within `timeout`. Errors:
-  // kUnavailable naming the URL and why (cannot reach it, no WebSocket
-  // there, no answer in time).
+  // kUnavailable naming the URL and why (cannot reach it, no answer in
+  // time); kFailedPrecondition when the server answered but offers no
+  // WebSocket there (a client may then use another transport).
   virtual Status Connect(std::chrono::milliseconds timeout) = 0;
   virtual bool connected() const = 0;
   // Closes the connection; messages not yet received are lost.
