@@ -22,11 +22,11 @@ class SyncProcess:
     """A running `diffsync sync --events`; its JSON lines are read by a
     thread, so the test waits on them with a deadline, never a sleep."""
 
-    def __init__(self, path, server_url, doc="pushed", extra=()):
+    def __init__(self, path, server_url, doc="pushed", interval=NO_POLLING):
         self.path = path
         self.proc = subprocess.Popen(
             [DIFFSYNC, "sync", str(path), "--server", server_url, "--doc", doc,
-             "--events", "--interval", NO_POLLING, *extra],
+             "--events", "--interval", interval],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events = queue.Queue()
         self.stderr = []
@@ -192,3 +192,24 @@ def test_ws_url_http_only_and_a_token_are_accepted(diffsyncd, tmp_path):
     assert bad.returncode == 2 and "line break" in bad.stderr
     help_text = cli("sync", "--help").stdout
     assert "does not check tokens yet" in help_text
+
+
+def test_without_a_websocket_it_falls_back_to_polling_the_gateway(
+        diffsyncd, tmp_path, sync_process):
+    # diffsyncd declines a WebSocket anywhere but /ws, as a plain MobWrite
+    # gateway would everywhere.
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("polled\n")
+    assert sync_once(diffsyncd, a, "fallback").returncode == 0
+    no_ws = "ws://127.0.0.1:%d/not-here" % diffsyncd.port
+    pb = sync_process(b, no_ws, doc="fallback", interval="0.2")
+    event = pb.wait_for(lambda e: pb.has_text("polled\n"), "the first text")
+    assert event["transport"] == "http" and not event["push"], event
+    told = "".join(pb.stderr)
+    assert "no WebSocket at %s (the server declined)" % no_ws in told, told
+    assert "using the HTTP gateway, polling" in told
+    a.write_text("polled\nagain\n")
+    assert sync_once(diffsyncd, a, "fallback").returncode == 0
+    event = pb.wait_for_text("polled\nagain\n")
+    assert event is None or event["transport"] == "http"
+    pb.stop()
