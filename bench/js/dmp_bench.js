@@ -35,6 +35,11 @@ const kRows = {
   onechar_10m: {
     a: 'syn10m_a.txt', b: 'syn10m_onechar_b.txt', timeout: 1, checklines: true,
   },
+  // Ours copies the result's texts in this row (DiffMain); JavaScript's
+  // diff_main is the same call as above.
+  onechar_10m_copied: {
+    a: 'syn10m_a.txt', b: 'syn10m_onechar_b.txt', timeout: 1, checklines: true,
+  },
 };
 
 function Fail(message) {

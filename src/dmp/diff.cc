@@ -4,25 +4,14 @@
 
 #include "diffsync/dmp/diff.h"
 
-
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
 
 namespace diffsync::dmp {
 namespace {
 
-// Validates text1 = prefix + middle + suffix, the prefix and suffix being
-// shared with text2 (so validated once for both). On failure the whole text
-// is scanned again for the offset of the first bad byte.
-Status ValidateParts(std::string_view text, std::string_view middle,
-                     size_t prefix, size_t suffix, std::string_view what) {
-  if (internal::FindInvalidUtf8(text.substr(0, prefix)) != std::string::npos ||
-      internal::FindInvalidUtf8(middle) != std::string::npos ||
-      internal::FindInvalidUtf8(text.substr(text.size() - suffix)) !=
-          std::string::npos) {
-    return internal::ValidateUtf8(text, what);
-  }
-  return Status::Ok();
+bool IsContinuationByte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
 }
 
 }  // namespace
@@ -36,44 +25,110 @@ Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
 Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
                        std::chrono::steady_clock::time_point deadline,
                        bool check_lines) {
-  // Trim the common prefix and suffix on the UTF-8 bytes (memcmp speed; only
-  // the middle is converted), validating the shared part once.
-  const size_t prefix = internal::CommonPrefix(text1, text2);
-  const size_t suffix = internal::CommonSuffix(text1.substr(prefix),
-                                               text2.substr(prefix));
-  // The common prefix and suffix are the same bytes in both texts: validate
-  // them once, then each middle.
+  Result<DiffViews> views = DiffMainViews(text1, text2, deadline, check_lines);
+  if (!views.ok()) return views.status();
+  return ToDiffs(*views);
+}
+
+Result<DiffViews> DiffMainViews(std::string_view text1, std::string_view text2,
+                                const Settings& settings, bool check_lines) {
+  return DiffMainViews(text1, text2,
+                       internal::DeadlineAfter(settings.diff_timeout),
+                       check_lines);
+}
+
+Result<DiffViews> DiffMainViews(std::string_view text1, std::string_view text2,
+                                std::chrono::steady_clock::time_point deadline,
+                                bool check_lines) {
+  // Trim the common prefix and suffix on the UTF-8 bytes (only the middle is
+  // converted). They are the same bytes in both texts, so they are checked
+  // once, and in the same pass as the comparison when they are ASCII.
+  bool prefix_ascii = false, suffix_ascii = false;
+  const size_t prefix = internal::CommonPrefix(text1, text2, &prefix_ascii);
+  const size_t suffix = internal::CommonSuffix(
+      text1.substr(prefix), text2.substr(prefix), &suffix_ascii);
   const std::string_view middle1 =
       text1.substr(prefix, text1.size() - prefix - suffix);
   const std::string_view middle2 =
       text2.substr(prefix, text2.size() - prefix - suffix);
-  if (Status s = ValidateParts(text1, middle1, prefix, suffix, "text1");
-      !s.ok()) {
-    return s;
+  if ((!prefix_ascii && internal::FindInvalidUtf8(text1.substr(0, prefix)) !=
+                            std::string::npos) ||
+      internal::FindInvalidUtf8(middle1) != std::string::npos ||
+      (!suffix_ascii && internal::FindInvalidUtf8(text1.substr(
+                            text1.size() - suffix)) != std::string::npos)) {
+    return internal::ValidateUtf8(text1, "text1");
   }
   if (internal::FindInvalidUtf8(middle2) != std::string::npos) {
     return internal::ValidateUtf8(text2, "text2");
   }
   if (text1.size() == text2.size() && prefix == text1.size()) {
-    if (text1.empty()) return Diffs{};
-    return Diffs{{Operation::kEqual, std::string(text1)}};
+    if (text1.empty()) return DiffViews{};
+    return DiffViews{{Operation::kEqual, text1}};
   }
-  const internal::Diffs16 middle = internal::DiffCompute(
-      internal::ToUtf16(middle1), internal::ToUtf16(middle2), check_lines,
-      deadline);
+  const internal::Diffs16 middle =
+      internal::DiffCompute(internal::ToUtf16(middle1),
+                            internal::ToUtf16(middle2), check_lines, deadline);
+
+  // DMP merges the whole diff, prefix and suffix included. The merge reads
+  // an equality whole only to ask whether an edit ends or starts with it,
+  // which no edit longer than the middle can; so it runs on the last and
+  // first `window` bytes of the prefix and suffix, and the result is mapped
+  // back onto the texts.
+  const size_t window = std::max(middle1.size(), middle2.size()) + 1;
+  size_t head = prefix - std::min(prefix, window);
+  while (head > 0 && IsContinuationByte(text1[head])) --head;
+  size_t tail = text1.size() - suffix + std::min(suffix, window);
+  while (tail < text1.size() && IsContinuationByte(text1[tail])) ++tail;
   Diffs diffs;
   diffs.reserve(middle.size() + 2);
-  if (prefix > 0) {
-    diffs.push_back({Operation::kEqual, std::string(text1.substr(0, prefix))});
+  if (prefix > head) {
+    diffs.push_back(
+        {Operation::kEqual, std::string(text1.substr(head, prefix - head))});
   }
   for (const auto& d : middle) {
     diffs.push_back({d.operation, internal::ToUtf8(d.text)});
   }
-  if (suffix > 0) {
+  const size_t suffix_start = text1.size() - suffix;
+  if (tail > suffix_start) {
     diffs.push_back(
-        {Operation::kEqual, std::string(text1.substr(text1.size() - suffix))});
+        {Operation::kEqual,
+         std::string(text1.substr(suffix_start, tail - suffix_start))});
   }
   internal::CleanupMerge(diffs);
+
+  DiffViews views;
+  views.reserve(diffs.size());
+  size_t at1 = head, at2 = head;
+  for (const Diff& d : diffs) {
+    const size_t n = d.text.size();
+    if (d.operation == Operation::kInsert) {
+      views.push_back({d.operation, text2.substr(at2, n)});
+      at2 += n;
+    } else {
+      views.push_back({d.operation, text1.substr(at1, n)});
+      at1 += n;
+      if (d.operation == Operation::kEqual) at2 += n;
+    }
+  }
+  // The prefix before the window and the suffix after it join the
+  // equalities that the merge keeps first and last.
+  if (head > 0) {
+    views.front().text = text1.substr(0, head + views.front().text.size());
+  }
+  if (tail < text1.size()) {
+    const std::string_view last = views.back().text;
+    views.back().text =
+        text1.substr(static_cast<size_t>(last.data() - text1.data()));
+  }
+  return views;
+}
+
+Diffs ToDiffs(const DiffViews& views) {
+  Diffs diffs;
+  diffs.reserve(views.size());
+  for (const DiffView& v : views) {
+    diffs.push_back({v.operation, std::string(v.text)});
+  }
   return diffs;
 }
 
@@ -96,8 +151,8 @@ std::optional<HalfMatch> FindHalfMatch(std::string_view text1,
                                        const Settings& settings) {
   // Without a deadline DMP never risks the non-minimal half-match.
   if (!(settings.diff_timeout > 0)) return std::nullopt;
-  auto hm = internal::HalfMatch(internal::ToUtf16(text1),
-                                internal::ToUtf16(text2));
+  auto hm =
+      internal::HalfMatch(internal::ToUtf16(text1), internal::ToUtf16(text2));
   if (!hm) return std::nullopt;
   return HalfMatch{internal::ToUtf8((*hm)[0]), internal::ToUtf8((*hm)[1]),
                    internal::ToUtf8((*hm)[2]), internal::ToUtf8((*hm)[3]),
@@ -156,17 +211,32 @@ std::string PrettyHtml(const Diffs& diffs) {
     }
     for (const char c : d.text) {
       switch (c) {
-        case '&': html += "&amp;"; break;
-        case '<': html += "&lt;"; break;
-        case '>': html += "&gt;"; break;
-        case '\n': html += "&para;<br>"; break;
-        default: html += c;
+        case '&':
+          html += "&amp;";
+          break;
+        case '<':
+          html += "&lt;";
+          break;
+        case '>':
+          html += "&gt;";
+          break;
+        case '\n':
+          html += "&para;<br>";
+          break;
+        default:
+          html += c;
       }
     }
     switch (d.operation) {
-      case Operation::kInsert: html += "</ins>"; break;
-      case Operation::kDelete: html += "</del>"; break;
-      case Operation::kEqual: html += "</span>"; break;
+      case Operation::kInsert:
+        html += "</ins>";
+        break;
+      case Operation::kDelete:
+        html += "</del>";
+        break;
+      case Operation::kEqual:
+        html += "</span>";
+        break;
     }
   }
   return html;
@@ -209,12 +279,12 @@ Result<Diffs> FromDelta(std::string_view text1, std::string_view delta) {
         const size_t bytes = internal::Utf8PrefixForUtf16(
             rest, static_cast<size_t>(token.count), &units);
         if (static_cast<int64_t>(units) != token.count) {
-          const std::string why =
-              bytes < rest.size()
-                  ? "count " + std::to_string(token.count) +
-                        " splits a character of text1"
-                  : "counts exceed the length of text1 (" +
-                        std::to_string(Utf16Length(text1)) + " UTF-16 units)";
+          const std::string why = bytes < rest.size()
+                                      ? "count " + std::to_string(token.count) +
+                                            " splits a character of text1"
+                                      : "counts exceed the length of text1 (" +
+                                            std::to_string(Utf16Length(text1)) +
+                                            " UTF-16 units)";
           return Status::InvalidArgument("delta: " + why + " at offset " +
                                          std::to_string(token.offset));
         }
@@ -227,9 +297,9 @@ Result<Diffs> FromDelta(std::string_view text1, std::string_view delta) {
   if (!status.ok()) return status;
   if (!rest.empty()) {
     return Status::InvalidArgument(
-        "delta: covers " + std::to_string(Utf16Length(text1) - Utf16Length(rest)) +
-        " of the " + std::to_string(Utf16Length(text1)) +
-        " UTF-16 units of text1");
+        "delta: covers " +
+        std::to_string(Utf16Length(text1) - Utf16Length(rest)) + " of the " +
+        std::to_string(Utf16Length(text1)) + " UTF-16 units of text1");
   }
   return diffs;
 }

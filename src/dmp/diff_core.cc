@@ -18,6 +18,9 @@
 #include <type_traits>
 #include <unordered_map>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define DIFFSYNC_HAVE_AVX2_SNAKE 1
@@ -147,6 +150,88 @@ size_t Find(View<C> haystack, View<C> needle, size_t from = 0) {
     p = h + 1;
   }
   return View<C>::npos;
+}
+
+// Compares the 64 bytes at a and b; if they are equal, ORs a's bytes into
+// *bits (whose high bits then tell whether a non-ASCII byte was seen).
+#if defined(__SSE2__)
+using ByteBits = __m128i;
+inline ByteBits NoByteBits() { return _mm_setzero_si128(); }
+inline bool AllAscii(ByteBits bits) { return _mm_movemask_epi8(bits) == 0; }
+inline bool Equal64(const char* a, const char* b, ByteBits* bits) {
+  const auto load = [](const char* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  const __m128i x0 = load(a), x1 = load(a + 16), x2 = load(a + 32),
+                x3 = load(a + 48);
+  const __m128i same =
+      _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(x0, load(b)),
+                                  _mm_cmpeq_epi8(x1, load(b + 16))),
+                    _mm_and_si128(_mm_cmpeq_epi8(x2, load(b + 32)),
+                                  _mm_cmpeq_epi8(x3, load(b + 48))));
+  if (_mm_movemask_epi8(same) != 0xFFFF) return false;
+  *bits = _mm_or_si128(
+      *bits, _mm_or_si128(_mm_or_si128(x0, x1), _mm_or_si128(x2, x3)));
+  return true;
+}
+#else
+using ByteBits = uint64_t;
+inline ByteBits NoByteBits() { return 0; }
+inline bool AllAscii(ByteBits bits) {
+  return (bits & 0x8080808080808080ULL) == 0;
+}
+inline bool Equal64(const char* a, const char* b, ByteBits* bits) {
+  uint64_t differ = 0, any = 0;
+  for (int i = 0; i < 64; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    differ |= x ^ y;
+    any |= x;
+  }
+  if (differ != 0) return false;
+  *bits |= any;
+  return true;
+}
+#endif
+
+// The common prefix / suffix of two byte texts, on a character boundary,
+// 64 bytes per step, that also tells (if `ascii` is not null) whether the
+// equal bytes are all ASCII: the caller then knows them to be valid UTF-8
+// without reading them again.
+size_t BytePrefixLength(std::string_view a, std::string_view b, bool* ascii) {
+  const size_t n = std::min(a.size(), b.size());
+  ByteBits bits = NoByteBits();
+  size_t i = 0;
+  while (i + 64 <= n && Equal64(a.data() + i, b.data() + i, &bits)) i += 64;
+  size_t m = i + MismatchForward(a.data() + i, b.data() + i, n - i);
+  bool high = false;
+  for (size_t j = i; j < m; ++j) high |= (a[j] & 0x80) != 0;
+  while (m > 0 && !(IsBoundary(a, m) && IsBoundary(b, m))) --m;
+  if (ascii != nullptr) *ascii = !high && AllAscii(bits);
+  return m;
+}
+
+size_t ByteSuffixLength(std::string_view a, std::string_view b, bool* ascii) {
+  const size_t n = std::min(a.size(), b.size());
+  const char* const a_end = a.data() + a.size();
+  const char* const b_end = b.data() + b.size();
+  ByteBits bits = NoByteBits();
+  size_t i = 0;
+  while (i + 64 <= n && Equal64(a_end - i - 64, b_end - i - 64, &bits)) {
+    i += 64;
+  }
+  size_t m = i + MismatchBackward(a_end - i, b_end - i, n - i);
+  bool high = false;
+  for (size_t j = i; j < m; ++j) {
+    high |= (a_end[-1 - static_cast<ptrdiff_t>(j)] & 0x80) != 0;
+  }
+  while (m > 0 &&
+         !(IsBoundary(a, a.size() - m) && IsBoundary(b, b.size() - m))) {
+    --m;
+  }
+  if (ascii != nullptr) *ascii = !high && AllAscii(bits);
+  return m;
 }
 
 template <typename C>
@@ -846,11 +931,11 @@ Diffs16 DiffMain(U16View text1, U16View text2, bool check_lines,
 
 size_t CommonPrefix(U16View a, U16View b) { return PrefixLength(a, b); }
 size_t CommonSuffix(U16View a, U16View b) { return SuffixLength(a, b); }
-size_t CommonPrefix(std::string_view a, std::string_view b) {
-  return PrefixLength(a, b);
+size_t CommonPrefix(std::string_view a, std::string_view b, bool* ascii) {
+  return BytePrefixLength(a, b, ascii);
 }
-size_t CommonSuffix(std::string_view a, std::string_view b) {
-  return SuffixLength(a, b);
+size_t CommonSuffix(std::string_view a, std::string_view b, bool* ascii) {
+  return ByteSuffixLength(a, b, ascii);
 }
 size_t CommonOverlap(U16View a, U16View b) {
   size_t n = OverlapLength(a, b);

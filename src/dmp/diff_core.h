@@ -62,9 +62,12 @@ bool UseVectorSnakeForTesting(bool on);
 
 size_t CommonPrefix(U16View a, U16View b);
 // Byte lengths of the common prefix / suffix of two UTF-8 texts, on a
-// character boundary.
-size_t CommonPrefix(std::string_view a, std::string_view b);
-size_t CommonSuffix(std::string_view a, std::string_view b);
+// character boundary. With `ascii`, also whether those bytes are all ASCII
+// (found in the same pass).
+size_t CommonPrefix(std::string_view a, std::string_view b,
+                    bool* ascii = nullptr);
+size_t CommonSuffix(std::string_view a, std::string_view b,
+                    bool* ascii = nullptr);
 size_t CommonSuffix(U16View a, U16View b);
 size_t CommonOverlap(U16View a, U16View b);
 // {text1_prefix, text1_suffix, text2_prefix, text2_suffix, common}; the

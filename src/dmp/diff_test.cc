@@ -154,6 +154,58 @@ TEST(DiffMain, VectorAndPlainSnakeSearchesAgree) {
   }
 }
 
+// DiffMainViews merges only a window of the common prefix and suffix (see
+// diff.cc); it must give what merging all of them gives, which is what the
+// UTF-16 core's DiffMain does. Edits clustered in one spot of texts made of
+// a few repeated pieces keep the prefix and suffix long and make the merge
+// shift edits back and forth at their edges.
+TEST(DiffMainViews, EqualsTheWholeMergeAndPointsIntoTheTexts) {
+  std::mt19937_64 rng(test_util::TestSeed(20261201));
+  const std::string pieces[] = {
+      "a", "b", " ", "ab", "\n", "\xC3\xA9", "\xF0\x9F\x98\x80"};
+  auto random_text = [&](int n, int alphabet) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += pieces[rng() % alphabet];
+    return s;
+  };
+  auto boundary = [](const std::string& s, size_t at) {
+    while (at < s.size() &&
+           (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) {
+      ++at;
+    }
+    return at;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    const int alphabet = 1 + static_cast<int>(rng() % std::size(pieces));
+    std::string a = random_text(20 + static_cast<int>(rng() % 600), alphabet);
+    std::string b = a;
+    const size_t spot = boundary(b, rng() % (b.size() + 1));
+    for (int e = 1 + static_cast<int>(rng() % 4); e > 0; --e) {
+      const size_t at = boundary(b, std::min(b.size(), spot + rng() % 6));
+      if (rng() % 2 == 0) {
+        b.insert(at, random_text(static_cast<int>(rng() % 4), alphabet));
+      } else {
+        b.erase(at, boundary(b, std::min(b.size(), at + 1 + rng() % 4)) - at);
+      }
+    }
+    if (rng() % 2 == 0) std::swap(a, b);
+    for (bool lines : {false, true}) {
+      const Result<DiffViews> views = DiffMainViews(a, b, NoTimeout(), lines);
+      ASSERT_TRUE(views.ok());
+      const internal::Diffs16 whole =
+          internal::DiffMain(internal::ToUtf16(a), internal::ToUtf16(b), lines,
+                             internal::kNoDeadline);
+      ASSERT_EQ(ToDiffs(*views), internal::ToDiffs(whole)) << "case " << i;
+      ASSERT_EQ(*DiffMain(a, b, NoTimeout(), lines), ToDiffs(*views));
+      for (const DiffView& v : *views) {
+        const std::string& source = v.operation == kIns ? b : a;
+        ASSERT_GE(v.text.data(), source.data());
+        ASSERT_LE(v.text.data() + v.text.size(), source.data() + source.size());
+      }
+    }
+  }
+}
+
 TEST(DiffMain, LineModeHasNoDistinctLineLimit) {
   // 70,000 distinct lines: past the 65,535 that DMP JS can encode.
   std::string a, b;

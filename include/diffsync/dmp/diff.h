@@ -7,15 +7,19 @@
 // a surrogate pair; we do not). Positions and lengths (XIndex, Levenshtein,
 // deltas) count UTF-16 code units, the unit of DMP's wire formats.
 //
-// Thread safety: all functions are reentrant; Diffs are plain values.
+// Thread safety: all functions are reentrant; Diffs are plain values,
+// DiffViews point into the caller's texts.
 //
 // Example:
 //   using namespace diffsync::dmp;
 //   Result<Diffs> diffs = DiffMain("The cat sat.", "The hat sat down.");
 //   if (!diffs.ok()) return diffs.status();
 //   CleanupSemantic(*diffs);
-//   std::string delta = ToDelta(*diffs);          // "=4\t-1\t+h\t=7\t+ down"...
-//   Result<Diffs> again = FromDelta("The cat sat.", delta);  // == *diffs
+//   std::string delta = ToDelta(*diffs);          // "=4\t-1\t+h\t=7\t+
+//   down"... Result<Diffs> again = FromDelta("The cat sat.", delta);  // ==
+//   *diffs
+//   // Large texts: the same diff as views into the inputs, no copies.
+//   Result<DiffViews> views = DiffMainViews(big1, big2);
 #ifndef DIFFSYNC_DMP_DIFF_H_
 #define DIFFSYNC_DMP_DIFF_H_
 
@@ -43,6 +47,17 @@ struct Diff {
 
 using Diffs = std::vector<Diff>;
 
+// One step of a diff whose text is not a copy but a view into the texts that
+// were diffed: into text1 for keep and delete, into text2 for insert.
+struct DiffView {
+  Operation operation = Operation::kEqual;
+  std::string_view text;
+
+  friend bool operator==(const DiffView&, const DiffView&) = default;
+};
+
+using DiffViews = std::vector<DiffView>;
+
 // Functions taking Diffs expect their texts to be valid UTF-8, as everything
 // this library returns is. Those that must decode the text (the semantic and
 // efficiency cleanups, CommonOverlap, FindHalfMatch) read invalid bytes as
@@ -63,6 +78,20 @@ Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
 Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
                        std::chrono::steady_clock::time_point deadline,
                        bool check_lines = true);
+
+// DiffMain without copying: the same diff, as views into `text1` and
+// `text2`, valid as long as they are. For long texts with few changes the
+// copies are most of DiffMain's cost (a one-character change in 10 MB costs
+// little more than comparing the texts once).
+Result<DiffViews> DiffMainViews(std::string_view text1, std::string_view text2,
+                                const Settings& settings = {},
+                                bool check_lines = true);
+Result<DiffViews> DiffMainViews(std::string_view text1, std::string_view text2,
+                                std::chrono::steady_clock::time_point deadline,
+                                bool check_lines = true);
+
+// Copies the texts of a diff of views.
+Diffs ToDiffs(const DiffViews& views);
 
 // Length of the common prefix / suffix of two texts, and of the longest
 // suffix of `text1` that is a prefix of `text2` (overlap); in UTF-16 code
