@@ -333,8 +333,9 @@ Status Client::HandleMessage(const std::string& wire) {
   const bool push = IsPush(*message);
   if (push && in_flight_) {
     // Our request acknowledges what the push started from, so the server
-    // rolls it back; its news come with our next request (the server
-    // pushes no more until then).
+    // rolls it back. Its news come with the reply, unless the push
+    // overtook an older reply; then only our next request fetches them
+    // (the server pushes no more until then), so make one.
     ++pushes_ignored_;
     need_sync_ = true;
     return Status::Ok();

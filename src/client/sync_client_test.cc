@@ -338,8 +338,9 @@ TEST(ClientTest, APushAheadOfADelayedReplyIsIgnoredAndItsNewsFetched) {
   ASSERT_TRUE(*(*a)->SyncNow());
   ASSERT_TRUE(*(*b)->SyncNow());
 
-  // The server handles b's request, but its reply waits (for the disk)
-  // while a's edit, which came after, is pushed to b at once.
+  // The server handles b's request, but its reply is held while a's edit,
+  // which came after, is pushed to b at once: a server may let a push
+  // overtake an older reply (diffsyncd keeps them in order).
   net.delay_replies_to = b->ws;
   ASSERT_TRUE((*b)->Replace(7, 0, " three").ok());
   ASSERT_TRUE((*b)->Poll(milliseconds(0)).ok());

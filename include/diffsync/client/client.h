@@ -10,8 +10,8 @@
 // The cycle (docs/PROTOCOL.md): at most one request in flight; its reply
 // acknowledges our edits and brings the server's. A push (a message carrying
 // m:push) that arrives while a request is in flight is ignored, as the
-// protocol requires, and another cycle follows the reply to fetch what it
-// carried; one that arrives while idle is applied like a reply and
+// protocol requires, and another cycle follows the reply in case the reply
+// predates what the push carried; one that arrives while idle is applied like a reply and
 // acknowledged at once by the next request. A lost connection, or a request
 // unanswered within `timeout`, makes the client offline; it reconnects after
 // an exponential backoff with jitter (reset by the first answer), trying the
