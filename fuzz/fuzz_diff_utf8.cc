@@ -54,6 +54,9 @@ int TestOneInput(const uint8_t* data, size_t size) {
     Result<Diffs> vector = DiffMain(a, b, no_deadline, check_lines);
     Check(plain.ok() && vector.ok() && *plain == *vector,
           "vector and plain snake searches agree");
+    Result<DiffViews> views = DiffMainViews(a, b, no_deadline, check_lines);
+    Check(views.ok() && ToDiffs(*views) == *vector,
+          "DiffMainViews is DiffMain without copies");
   }
 
   // Diffs built by hand from the raw bytes (the cut in `a` may fall inside a
