@@ -17,6 +17,12 @@
 //       oldest. The server keeps up to ServerOptions::history_limit (4096)
 //       changes; a trim deletes one row whatever the limit, so a small one
 //       reaches the steady state sooner.
+//   commit_load/batches_per_txn:K/doc_bytes:B/views:V  The shape of
+//       diffsync_load's run (docs/benchmarks.md): V views over V / 10
+//       documents, each request's batch (its document, its view with
+//       anchors, one change) followed by a push's (another view of the same
+//       document), K requests per transaction. The table of views is as
+//       large as the load test's, so pages are not shared as on 256 keys.
 //
 // The file is created in a fresh directory under DIFFSYNC_BENCH_DIR (default:
 // the system's temporary directory), so the numbers are those of that
@@ -83,7 +89,38 @@ void AddRequest(int64_t i, const Text& text, bool with_history,
   batch.views.push_back(std::move(v));
 }
 
-void Commit(benchmark::State& state, bool with_history) {
+// diffsync_load's shape: request `i` is client i % views syncing document
+// (i % views) % (views / 10), then that document's change pushed to the
+// next client of the document.
+void AddLoadRequest(int64_t i, int64_t views, const Text& text,
+                    WriteBatch& batch) {
+  const int64_t documents = views / 10;
+  const int64_t client = i % views;
+  const std::string name = "load-doc-" + std::to_string(client % documents);
+  batch.documents.push_back({name, text, i});
+  batch.changes.push_back({name, i, text.size16() - 1, "=100\t+x"});
+  auto view = [&](int64_t c) {
+    ViewRecord v;
+    v.client_id = "load-123456-" + std::to_string(c);
+    v.document = name;
+    v.shadow = text;
+    v.backup_shadow = text;
+    v.client_version = i;
+    v.server_version = i;
+    v.backup_server_version = i;
+    v.edit_stack = {{'d', i, "=100\t+x"}};
+    v.last_seen_millis = 1'700'000'000'000 + i;
+    v.anchor = {i + 1, "="};
+    v.anchor.delta += std::to_string(text.size16());
+    v.backup_anchor = v.anchor;
+    return v;
+  };
+  batch.views.push_back(view(client));
+  batch.views.push_back(view((client + documents) % views));
+}
+
+// `views` > 0: commit_load.
+void Commit(benchmark::State& state, bool with_history, int64_t views = 0) {
   const int64_t per_txn = state.range(0);
   const auto doc_bytes = static_cast<size_t>(state.range(1));
   const std::string dir = BenchDir();
@@ -101,12 +138,26 @@ void Commit(benchmark::State& state, bool with_history) {
   while (content.size() < doc_bytes) content += "Lorem ipsum dolor sit 世界. ";
   content.resize(doc_bytes);
   const Text text = Text::FromValidUtf8(content);
+  // commit_load: every view and document exists before the timing starts.
   int64_t request = 0;
+  if (views > 0) {
+    WriteBatch all;
+    for (int64_t i = 0; i < views; ++i) AddLoadRequest(i, views, text, all);
+    if (Status s = (*store)->Commit(all); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      return;
+    }
+    request = views;
+  }
   for (auto _ : state) {
     state.PauseTiming();
     WriteBatch batch;
     for (int64_t k = 0; k < per_txn; ++k) {
-      AddRequest(request++, text, with_history, batch);
+      if (views > 0) {
+        AddLoadRequest(request++, views, text, batch);
+      } else {
+        AddRequest(request++, text, with_history, batch);
+      }
     }
     state.ResumeTiming();
     if (Status s = (*store)->Commit(batch); !s.ok()) {
@@ -126,6 +177,9 @@ void Commit(benchmark::State& state, bool with_history) {
 
 void BM_Commit(benchmark::State& state) { Commit(state, false); }
 void BM_CommitWithHistory(benchmark::State& state) { Commit(state, true); }
+void BM_CommitLoad(benchmark::State& state) {
+  Commit(state, true, state.range(2));
+}
 
 BENCHMARK(BM_Commit)
     ->Name("commit")
@@ -135,6 +189,14 @@ BENCHMARK(BM_Commit)
     ->Args({64, 1024})
     ->Args({1, 100 * 1024})
     ->Args({64, 100 * 1024})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK(BM_CommitLoad)
+    ->Name("commit_load")
+    ->ArgNames({"batches_per_txn", "doc_bytes", "views"})
+    ->Args({8, 512, 10000})
+    ->Args({64, 512, 10000})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
