@@ -121,33 +121,56 @@ size_t LongMismatchBackward(const C* a_end, const C* b_end, size_t n) {
   return i + MismatchBackward(a_end - i, b_end - i, n - i);
 }
 
-// haystack.find(needle, from), faster than char_traits' element loop: the
-// C library's memmem (vectorised for short needles) finds candidates for the
-// first 16 bytes of the needle, memcmp checks the rest; byte matches that
-// are not element-aligned are skipped.
+#if defined(__SSE2__)
+// Lanes of 16 bytes equal to `c`, as a byte mask (sizeof(C) bits per lane).
+template <typename C>
+unsigned EqualLanes(const C* p, C c) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i eq;
+  if constexpr (sizeof(C) == 1) {
+    eq = _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c)));
+  } else if constexpr (sizeof(C) == 2) {
+    eq = _mm_cmpeq_epi16(v, _mm_set1_epi16(static_cast<int16_t>(c)));
+  } else {
+    eq = _mm_cmpeq_epi32(v, _mm_set1_epi32(static_cast<int32_t>(c)));
+  }
+  return static_cast<unsigned>(_mm_movemask_epi8(eq));
+}
+#endif
+
+// haystack.find(needle, from), faster than char_traits' element loop: a
+// vector pass finds the positions where both the needle's first and last
+// elements match (few, in text), memcmp checks the middle.
 template <typename C>
 size_t Find(View<C> haystack, View<C> needle, size_t from = 0) {
   if (from > haystack.size()) return View<C>::npos;
   if (needle.empty()) return from;
   if (needle.size() > haystack.size() - from) return View<C>::npos;
-  const char* base = reinterpret_cast<const char*>(haystack.data());
-  const char* n = reinterpret_cast<const char*>(needle.data());
-  const size_t needle_bytes = needle.size() * sizeof(C);
-  const size_t probe = std::min<size_t>(needle_bytes, 16);
-  // Last byte offset at which the whole needle still fits.
-  const char* last = base + (haystack.size() - needle.size()) * sizeof(C);
-  const char* p = base + from * sizeof(C);
-  while (p <= last) {
-    const void* hit =
-        memmem(p, static_cast<size_t>(last - p) + probe, n, probe);
-    if (hit == nullptr) return View<C>::npos;
-    const char* h = static_cast<const char*>(hit);
-    const auto offset = static_cast<size_t>(h - base);
-    if (offset % sizeof(C) == 0 &&
-        std::memcmp(h + probe, n + probe, needle_bytes - probe) == 0) {
-      return offset / sizeof(C);
+  const size_t m = needle.size();
+  const C* const h = haystack.data();
+  const C first = needle.front(), last = needle.back();
+  // Last position at which the whole needle still fits.
+  const size_t last_start = haystack.size() - m;
+  size_t i = from;
+#if defined(__SSE2__)
+  constexpr size_t kLanes = 16 / sizeof(C);
+  for (; i + kLanes - 1 <= last_start; i += kLanes) {
+    unsigned hits = EqualLanes(h + i, first) & EqualLanes(h + i + m - 1, last);
+    while (hits != 0) {
+      const size_t lane =
+          static_cast<size_t>(std::countr_zero(hits)) / sizeof(C);
+      if (std::memcmp(h + i + lane, needle.data(), m * sizeof(C)) == 0) {
+        return i + lane;
+      }
+      hits &= ~(((1u << sizeof(C)) - 1) << (lane * sizeof(C)));
     }
-    p = h + 1;
+  }
+#endif
+  for (; i <= last_start; ++i) {
+    if (h[i] == first && h[i + m - 1] == last &&
+        std::memcmp(h + i, needle.data(), m * sizeof(C)) == 0) {
+      return i;
+    }
   }
   return View<C>::npos;
 }
@@ -531,33 +554,114 @@ DiffsOf<C> MainImpl(View<C> text1, View<C> text2, bool check_lines,
 }
 
 // Line ids for line mode: each distinct line (including its '\n') gets a
-// number from 1 up, shared by both texts.
-struct LineTable {
-  std::vector<U16View> lines{U16View()};
-  std::unordered_map<U16View, char32_t> ids;
+// number from 1 up, shared by both texts. Lines are hashed 4 code units at a
+// time into an open-addressing table (std::unordered_map spent most of line
+// mode's time on 10 MB texts).
+class LineTable {
+ public:
+  explicit LineTable(size_t expected_lines) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected_lines) capacity *= 2;
+    slots_.assign(capacity, 0);
+  }
 
   U32 Encode(U16View text) {
     U32 out;
     size_t start = 0;
     while (start < text.size()) {
-      size_t end = text.find(u'\n', start);
-      end = (end == U16View::npos) ? text.size() : end + 1;
-      const U16View line = text.substr(start, end - start);
-      auto [it, inserted] =
-          ids.try_emplace(line, static_cast<char32_t>(lines.size()));
-      if (inserted) lines.push_back(line);
-      out.push_back(it->second);
+      const size_t end = LineEnd(text, start);
+      out.push_back(Intern(text.substr(start, end - start)));
       start = end;
     }
     return out;
   }
+
+  U16View Line(char32_t id) const { return lines_[id].text; }
+
+ private:
+  struct Entry {
+    U16View text;
+    uint64_t hash;
+  };
+
+  // One past the '\n' that ends the line starting at `start`, or the end.
+  static size_t LineEnd(U16View text, size_t start) {
+    const char16_t* p = text.data() + start;
+    const char16_t* const end = text.data() + text.size();
+#if defined(__SSE2__)
+    const __m128i newline = _mm_set1_epi16(u'\n');
+    for (; p + 8 <= end; p += 8) {
+      const int hits = _mm_movemask_epi8(_mm_cmpeq_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), newline));
+      if (hits != 0) {
+        return static_cast<size_t>(p - text.data()) +
+               static_cast<size_t>(
+                   std::countr_zero(static_cast<unsigned>(hits))) /
+                   2 +
+               1;
+      }
+    }
+#endif
+    for (; p < end; ++p) {
+      if (*p == u'\n') return static_cast<size_t>(p - text.data()) + 1;
+    }
+    return text.size();
+  }
+
+  static uint64_t Hash(U16View line) {
+    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+    uint64_t h = line.size() * kMul;
+    size_t i = 0;
+    for (; i + 4 <= line.size(); i += 4) {
+      uint64_t w;
+      std::memcpy(&w, line.data() + i, 8);
+      h = (h ^ w) * kMul;
+      h ^= h >> 29;
+    }
+    for (; i < line.size(); ++i) h = (h ^ line[i]) * kMul;
+    return h ^ (h >> 32);
+  }
+
+  char32_t Intern(U16View line) {
+    const uint64_t hash = Hash(line);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const uint32_t id = slots_[i];
+      if (id == 0) break;
+      if (lines_[id].hash == hash && lines_[id].text == line) return id;
+    }
+    const auto id = static_cast<uint32_t>(lines_.size());
+    lines_.push_back({line, hash});
+    if (2 * lines_.size() > slots_.size()) {
+      Grow();
+      mask = slots_.size() - 1;
+    }
+    size_t i = hash & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = id;
+    return id;
+  }
+
+  void Grow() {
+    std::vector<uint32_t> bigger(2 * slots_.size(), 0);
+    const size_t mask = bigger.size() - 1;
+    for (const uint32_t id : slots_) {
+      if (id == 0) continue;
+      size_t i = lines_[id].hash & mask;
+      while (bigger[i] != 0) i = (i + 1) & mask;
+      bigger[i] = id;
+    }
+    slots_ = std::move(bigger);
+  }
+
+  std::vector<Entry> lines_{Entry{}};  // id 0 is no line
+  std::vector<uint32_t> slots_;        // ids; 0 is an empty slot
 };
 
 // Quick line-level diff, then a character diff of each replaced block. Can
 // produce non-minimal diffs.
 Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline) {
-  LineTable table;
-  table.ids.reserve((text1.size() + text2.size()) / 32 + 16);
+  LineTable table((text1.size() + text2.size()) / 32 + 16);
   const U32 chars1 = table.Encode(text1);
   const U32 chars2 = table.Encode(text2);
   const DiffsOf<char32_t> line_diffs =
@@ -567,7 +671,7 @@ Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline) {
   diffs.reserve(line_diffs.size());
   for (const auto& d : line_diffs) {
     U16 text;
-    for (const char32_t id : d.text) text.append(table.lines[id]);
+    for (const char32_t id : d.text) text.append(table.Line(id));
     diffs.push_back({d.operation, std::move(text)});
   }
   // Eliminate freak matches (e.g. blank lines).

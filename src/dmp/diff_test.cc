@@ -266,6 +266,59 @@ TEST(CommonAffixes, CountUtf16UnitsOnCharacterBoundaries) {
   EXPECT_EQ(CommonOverlap("fi", "\xEF\xAC\x81i"), 0);
 }
 
+// The affix scans compare 64 bytes at a time and the overlap search uses a
+// vector substring search: random texts over small alphabets (long runs,
+// many candidate matches), checked against the plain definitions.
+TEST(CommonAffixes, MatchTheirDefinitionsOnRandomTexts) {
+  std::mt19937_64 rng(test_util::TestSeed(20261201));
+  const std::string pieces[] = {"a", "b", "\xC3\xA9", "\xF0\x9F\x98\x80"};
+  auto random_text = [&](size_t n, size_t alphabet) {
+    std::string s;
+    while (s.size() < n) s += pieces[rng() % alphabet];
+    return s;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    const size_t alphabet = 1 + rng() % std::size(pieces);
+    const std::string shared = random_text(rng() % 300, alphabet);
+    const std::string a = random_text(rng() % 40, alphabet) + shared +
+                          random_text(rng() % 40, alphabet);
+    const std::string b = random_text(rng() % 40, alphabet) + shared +
+                          random_text(rng() % 40, alphabet);
+    const std::u16string ua = internal::ToUtf16(a), ub = internal::ToUtf16(b);
+    size_t prefix = 0, suffix = 0, overlap = 0;
+    while (prefix < std::min(ua.size(), ub.size()) &&
+           ua[prefix] == ub[prefix]) {
+      ++prefix;
+    }
+    while (suffix < std::min(ua.size(), ub.size()) &&
+           ua[ua.size() - 1 - suffix] == ub[ub.size() - 1 - suffix]) {
+      ++suffix;
+    }
+    for (size_t k = std::min(ua.size(), ub.size()); k > 0; --k) {
+      if (ua.compare(ua.size() - k, k, ub, 0, k) == 0 &&
+          internal::IsCharBoundary(ua, ua.size() - k) &&
+          internal::IsCharBoundary(ub, k)) {
+        overlap = k;
+        break;
+      }
+    }
+    while (!internal::IsCharBoundary(ua, prefix) ||
+           !internal::IsCharBoundary(ub, prefix)) {
+      --prefix;
+    }
+    while (!internal::IsCharBoundary(ua, ua.size() - suffix) ||
+           !internal::IsCharBoundary(ub, ub.size() - suffix)) {
+      --suffix;
+    }
+    ASSERT_EQ(CommonPrefix(a, b), static_cast<int64_t>(prefix))
+        << a << "|" << b;
+    ASSERT_EQ(CommonSuffix(a, b), static_cast<int64_t>(suffix))
+        << a << "|" << b;
+    ASSERT_EQ(CommonOverlap(a, b), static_cast<int64_t>(overlap))
+        << a << "|" << b;
+  }
+}
+
 TEST(HalfMatch, OnlyWithADeadline) {
   auto hm = FindHalfMatch("1234567890", "a345678z");
   ASSERT_TRUE(hm.has_value());
