@@ -628,7 +628,11 @@ class LineTable {
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const uint32_t id = slots_[i];
       if (id == 0) break;
-      if (lines_[id].hash == hash && lines_[id].text == line) return id;
+      const U16View seen = lines_[id].text;
+      if (lines_[id].hash == hash && seen.size() == line.size() &&
+          std::memcmp(seen.data(), line.data(), line.size() * 2) == 0) {
+        return id;
+      }
     }
     const auto id = static_cast<uint32_t>(lines_.size());
     lines_.push_back({line, hash});
@@ -661,7 +665,9 @@ class LineTable {
 // Quick line-level diff, then a character diff of each replaced block. Can
 // produce non-minimal diffs.
 Diffs16 LineMode(U16View text1, U16View text2, TimePoint deadline) {
-  LineTable table((text1.size() + text2.size()) / 32 + 16);
+  // Lines of text are rarely shorter than 64 units on average; the table
+  // grows if they are.
+  LineTable table((text1.size() + text2.size()) / 64 + 16);
   const U32 chars1 = table.Encode(text1);
   const U32 chars2 = table.Encode(text2);
   const DiffsOf<char32_t> line_diffs =
