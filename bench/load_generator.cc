@@ -2,7 +2,10 @@
 // making a small edit and syncing at a fixed rate, over many documents.
 // Reports syncs/s, round-trip latency percentiles (request sent to reply
 // received, which includes the server's wait for durability), bytes per
-// sync, pushes, and the server's memory per connected client.
+// sync, pushes, the server's memory per connected client, and CPU time per
+// sync of the generator itself and (with --server-pid) of the server, with
+// the load average before and after: on a shared machine CPU time judges a
+// change better than latency does.
 //
 //   diffsync_load --port 8080 --clients 10000 --documents 1000 --rate 1
 //       --seconds 30 --server-pid $(pgrep diffsyncd)
@@ -24,7 +27,11 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -135,130 +142,165 @@ struct Barrier {
   Clock::time_point last_reply;
 };
 
+// One client. Callbacks rather than coroutines (the generator shares the
+// server's cores, so its own cost per sync matters): the read loop takes
+// each reply and schedules the next edit on the client's one timer; the
+// timer makes the edit and writes the request.
 class LoadClient : public std::enable_shared_from_this<LoadClient> {
  public:
   LoadClient(asio::io_context& io, const Options& options, Stats& stats,
-             int index, const std::string& run, std::string document)
+             int index, const std::string& run, std::string document,
+             Clock::time_point until, Barrier* barrier)
       : options_(options),
         stats_(stats),
         ws_(io),
-        wake_(io),
         tick_(io),
         doc_(std::move(document)),
         id_("load-" + run + "-" + std::to_string(index)),
-        rng_(options.seed * 7919u + static_cast<uint32_t>(index)) {}
+        rng_(options.seed * 7919u + static_cast<uint32_t>(index)),
+        until_(until),
+        barrier_(barrier),
+        period_(static_cast<int64_t>(1e6 / options.rate)) {}
 
-  asio::awaitable<void> Run(Clock::time_point until, bool* connected_flag,
-                            Barrier* barrier) {
-    auto self = shared_from_this();
-    const tcp::endpoint endpoint(asio::ip::make_address(options_.host),
-                                 options_.port);
-    auto [ec] = co_await beast::get_lowest_layer(ws_).async_connect(endpoint,
-                                                                    kNoThrow);
+  static asio::awaitable<void> Connect(std::shared_ptr<LoadClient> self) {
+    const tcp::endpoint endpoint(asio::ip::make_address(self->options_.host),
+                                 self->options_.port);
+    auto [ec] = co_await beast::get_lowest_layer(self->ws_).async_connect(
+        endpoint, kNoThrow);
     if (!ec) {
-      std::tie(ec) = co_await ws_.async_handshake(options_.host, "/ws",
-                                                  kNoThrow);
+      std::tie(ec) = co_await self->ws_.async_handshake(self->options_.host,
+                                                        "/ws", kNoThrow);
     }
     if (ec) {
-      ++stats_.errors;
-      if (barrier != nullptr && --barrier->remaining == 0) barrier->timer.cancel();
+      ++self->stats_.errors;
+      self->closed_ = true;
+      self->EndEditing();
       co_return;
     }
-    ++stats_.connected;
-    *connected_flag = true;
-    asio::co_spawn(ws_.get_executor(), ReadLoop(self), asio::detached);
+    ++self->stats_.connected;
+    self->connected_ = true;
+    asio::co_spawn(self->ws_.get_executor(), ReadLoop(self), asio::detached);
     // Spread the clients' phases over one period.
-    std::uniform_real_distribution<double> phase(0, 1.0 / options_.rate);
-    tick_.expires_after(std::chrono::microseconds(
-        static_cast<int64_t>(phase(rng_) * 1e6)));
-    co_await tick_.async_wait(kNoThrow);
-    Clock::time_point next = Clock::now();
-    const auto period = std::chrono::microseconds(
-        static_cast<int64_t>(1e6 / options_.rate));
-    while (Clock::now() < until && !closed_) {
-      const int64_t size = doc_.text().size16();
-      std::uniform_int_distribution<int64_t> pos(0, size);
-      (void)doc_.Replace(pos(rng_), 0, "x");
-      if (!co_await SyncOnce()) break;
-      // Behind schedule (a slow reply): go on from now rather than send a
-      // burst, so the offered load stays at --rate.
-      next = std::max(next + period, Clock::now());
-      tick_.expires_at(next);
-      co_await tick_.async_wait(kNoThrow);
-    }
-    if (barrier == nullptr) co_return;
-    if (--barrier->remaining == 0) {
-      barrier->released = Clock::now();
-      barrier->timer.cancel();
-    } else {
-      co_await barrier->timer.async_wait(kNoThrow);
-    }
-    if (co_await SyncOnce()) {
-      ++barrier->finished;
-      barrier->last_reply = Clock::now();
-    }
+    std::uniform_real_distribution<double> phase(0, 1.0 / self->options_.rate);
+    self->next_ = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(
+                                     phase(self->rng_) * 1e6));
+    self->Schedule();
   }
 
-  // Runs the client, then closes its socket (ending its read loop).
-  static asio::awaitable<void> RunAndClose(std::shared_ptr<LoadClient> self,
-                                           Clock::time_point until,
-                                           bool* connected_flag,
-                                           Barrier* barrier) {
-    co_await self->Run(until, connected_flag, barrier);
-    if (*connected_flag && !self->closed_) {
-      co_await self->ws_.async_close(websocket::close_code::normal, kNoThrow);
-    }
-    self->Close();
+  const diffsync::engine::ClientDocument& document() const { return doc_; }
+
+ private:
+  void Schedule() {
+    tick_.expires_at(next_);
+    tick_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Tick();
+    });
   }
 
-  // One request and its reply; false if the connection failed.
-  asio::awaitable<bool> SyncOnce() {
+  void Tick() {
+    if (closed_ || Clock::now() >= until_) {
+      EndEditing();
+      return;
+    }
+    const int64_t size = doc_.text().size16();
+    std::uniform_int_distribution<int64_t> pos(0, size);
+    (void)doc_.Replace(pos(rng_), 0, "x");
+    SendRequest();
+  }
+
+  // One request; its reply comes through the read loop.
+  void SendRequest() {
     diffsync::engine::Message request;
     request.documents.push_back(doc_.MakeRequest());
     request.documents.back().client_id = id_;
     auto wire = diffsync::engine::EncodeMessage(request);
-    if (!wire.ok()) co_return false;
-    awaiting_ = true;
-    reply_.reset();
-    const auto start = Clock::now();
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*wire), kNoThrow);
-    if (ec) {
+    if (!wire.ok()) {
       ++stats_.errors;
-      co_return false;
+      Close();
+      return;
     }
-    stats_.bytes_out += static_cast<int64_t>(wire->size());
-    if (!reply_ && !closed_) {
-      wake_.expires_at(Clock::time_point::max());
-      co_await wake_.async_wait(kNoThrow);
-    }
+    wire_ = std::move(*wire);
+    awaiting_ = true;
+    sent_ = Clock::now();
+    ws_.async_write(asio::buffer(wire_),
+                    [self = shared_from_this()](beast::error_code ec, size_t n) {
+                      if (ec) {
+                        ++self->stats_.errors;
+                        self->Close();
+                        return;
+                      }
+                      self->stats_.bytes_out += static_cast<int64_t>(n);
+                    });
+  }
+
+  void OnReply(const diffsync::engine::Message& reply) {
     awaiting_ = false;
-    if (!reply_) co_return false;
     stats_.rtt.Add(std::chrono::duration_cast<std::chrono::microseconds>(
-                       Clock::now() - start)
+                       Clock::now() - sent_)
                        .count());
     ++stats_.syncs;
-    if (!reply_->documents.empty()) {
-      if (!doc_.HandleReply(reply_->documents[0]).ok()) ++stats_.errors;
+    if (!reply.documents.empty() &&
+        !doc_.HandleReply(reply.documents[0]).ok()) {
+      ++stats_.errors;
     }
-    co_return true;
+    if (final_sync_) {
+      ++barrier_->finished;
+      barrier_->last_reply = Clock::now();
+      Close();
+      return;
+    }
+    // Behind schedule (a slow reply): go on from now rather than send a
+    // burst, so the offered load stays at --rate.
+    next_ = std::max(next_ + period_, Clock::now());
+    Schedule();
   }
 
-  const diffsync::engine::ClientDocument& document() const { return doc_; }
-  bool closed() const { return closed_; }
+  // After the last edit: close, or (--converge) wait for every client to
+  // get here and sync once more.
+  void EndEditing() {
+    if (editing_done_) return;
+    editing_done_ = true;
+    if (barrier_ == nullptr) {
+      Close();
+      return;
+    }
+    if (--barrier_->remaining == 0) {
+      barrier_->released = Clock::now();
+      barrier_->timer.cancel();
+      FinalSync();
+    } else {
+      barrier_->timer.async_wait(
+          [self = shared_from_this()](beast::error_code) { self->FinalSync(); });
+    }
+  }
+
+  void FinalSync() {
+    if (closed_) return;
+    final_sync_ = true;
+    SendRequest();
+  }
+
   void Close() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).close(ignored);
+    if (closed_ && !connected_) return;
+    closed_ = true;
+    if (!connected_) return;
+    connected_ = false;
+    ws_.async_close(websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code) {
+                      beast::error_code ignored;
+                      beast::get_lowest_layer(self->ws_).close(ignored);
+                    });
   }
 
- private:
   static asio::awaitable<void> ReadLoop(std::shared_ptr<LoadClient> self) {
     beast::flat_buffer buffer;
     for (;;) {
       auto [ec, n] = co_await self->ws_.async_read(buffer, kNoThrow);
       if (ec) break;
       self->stats_.bytes_in += static_cast<int64_t>(n);
+      const asio::const_buffer data = buffer.cdata();
       auto message = diffsync::engine::DecodeMessage(
-          beast::buffers_to_string(buffer.data()));
+          std::string_view(static_cast<const char*>(data.data()), data.size()));
       buffer.consume(buffer.size());
       if (!message.ok()) {
         ++self->stats_.errors;
@@ -275,24 +317,35 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
         }
         continue;
       }
-      self->reply_ = std::move(*message);
-      self->wake_.cancel();
+      if (self->awaiting_) self->OnReply(*message);
     }
     self->closed_ = true;
-    self->wake_.cancel();
+    self->connected_ = false;
+    self->awaiting_ = false;
+    self->tick_.cancel();
+    // If the connection broke, this client is done (a --converge run still
+    // counts it at the barrier).
+    self->EndEditing();
   }
 
   const Options& options_;
   Stats& stats_;
   websocket::stream<tcp::socket> ws_;  // No per-operation timer.
-  asio::steady_timer wake_;
   asio::steady_timer tick_;
   diffsync::engine::ClientDocument doc_;
   std::string id_;
   std::mt19937 rng_;
+  const Clock::time_point until_;
+  Barrier* const barrier_;
+  const std::chrono::microseconds period_;
+  Clock::time_point next_;
+  Clock::time_point sent_;
+  std::string wire_;  // The request being written.
+  bool connected_ = false;
   bool awaiting_ = false;
+  bool final_sync_ = false;
+  bool editing_done_ = false;
   bool closed_ = false;
-  std::optional<diffsync::engine::Message> reply_;
 };
 
 int64_t RssKiB(int pid) {
@@ -304,13 +357,46 @@ int64_t RssKiB(int pid) {
   return -1;
 }
 
+// CPU seconds (user + system) this process has used.
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// CPU seconds (user + system) process `pid` has used, or -1.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return -1;
+  // Fields after the command name, which is in parentheses and may hold
+  // spaces: state is field 3, utime 14 and stime 15.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
 int RunLoad(const Options& options) {
   const int64_t rss_before = options.server_pid ? RssKiB(options.server_pid) : -1;
+  const std::string load_before = LoadAverage();
+  const double own_cpu_before = OwnCpuSeconds();
+  const double server_cpu_before =
+      options.server_pid ? ProcessCpuSeconds(options.server_pid) : -1;
   std::vector<Stats> stats(static_cast<size_t>(options.threads));
   std::vector<std::unique_ptr<asio::io_context>> ios;
   std::vector<std::vector<std::shared_ptr<LoadClient>>> clients(
-      static_cast<size_t>(options.threads));
-  std::vector<std::unique_ptr<bool[]>> connected(
       static_cast<size_t>(options.threads));
   std::unique_ptr<Barrier> barrier;
   // Client ids are unique per run: an id names a client's state.
@@ -322,20 +408,16 @@ int RunLoad(const Options& options) {
                   options.seconds * 1000 + options.clients / 2));
   for (int t = 0; t < options.threads; ++t) {
     ios.push_back(std::make_unique<asio::io_context>(1));
-    connected[t] = std::make_unique<bool[]>(static_cast<size_t>(options.clients));
   }
   if (options.converge) barrier = std::make_unique<Barrier>(*ios[0], options.clients);
   for (int i = 0; i < options.clients; ++i) {
     const size_t t = static_cast<size_t>(i % options.threads);
     auto client = std::make_shared<LoadClient>(
         *ios[t], options, stats[t], i, run,
-        "load-doc-" + std::to_string(i % options.documents));
+        "load-doc-" + std::to_string(i % options.documents), until,
+        barrier.get());
     clients[t].push_back(client);
-    asio::co_spawn(*ios[t],
-                   LoadClient::RunAndClose(
-                       client, until, &connected[t][static_cast<size_t>(i)],
-                       barrier.get()),
-                   asio::detached);
+    asio::co_spawn(*ios[t], LoadClient::Connect(client), asio::detached);
   }
   std::vector<std::thread> threads;
   for (int t = 0; t < options.threads; ++t) {
@@ -351,6 +433,10 @@ int RunLoad(const Options& options) {
   for (auto& th : threads) th.join();
   const double elapsed =
       std::chrono::duration<double>(Clock::now() - start).count();
+  const double own_cpu = OwnCpuSeconds() - own_cpu_before;
+  const double server_cpu =
+      options.server_pid ? ProcessCpuSeconds(options.server_pid) - server_cpu_before
+                         : -1;
 
   Stats total;
   for (const Stats& s : stats) {
@@ -377,6 +463,13 @@ int RunLoad(const Options& options) {
                    std::max<int64_t>(total.syncs, 1)
             << "\npushes applied " << total.pushes_applied << " ignored "
             << total.pushes_ignored << "\nerrors " << total.errors << "\n";
+  // CPU time per sync, immune to waiting for a core on a shared machine
+  // (not to sharing its caches); the generator's includes connecting.
+  const double per_sync = 1e6 / static_cast<double>(std::max<int64_t>(total.syncs, 1));
+  std::cout << "cpu us per sync: generator " << own_cpu * per_sync;
+  if (server_cpu >= 0) std::cout << " server " << server_cpu * per_sync;
+  std::cout << "\nload average before " << load_before << " after "
+            << LoadAverage() << "\n";
   int status = total.errors == 0 && total.connected == options.clients ? 0 : 1;
   if (barrier) {
     std::set<std::string> texts;

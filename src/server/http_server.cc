@@ -121,14 +121,17 @@ class HttpServer::Impl::WsSession final
         }
         break;
       }
-      std::string text = beast::buffers_to_string(buffer.data());
-      buffer.consume(buffer.size());
+      // A flat buffer holds the message in one piece: the service reads it
+      // in place (it copies what it keeps).
+      const asio::const_buffer data = buffer.cdata();
       ++awaiting_;
-      server_.service_.Handle(text, this,
-                              [self = shared_from_this()](std::string reply) {
-                                --self->awaiting_;
-                                self->Send(std::move(reply));
-                              });
+      server_.service_.Handle(
+          std::string_view(static_cast<const char*>(data.data()), data.size()),
+          this, [self = shared_from_this()](std::string reply) {
+            --self->awaiting_;
+            self->Send(std::move(reply));
+          });
+      buffer.consume(buffer.size());
     }
     closed_ = true;
     server_.service_.Detach(this);
@@ -142,38 +145,48 @@ class HttpServer::Impl::WsSession final
   // Closes once the replies owed are written.
   void CloseWhenDone() {
     closing_ = true;
-    if (!writing_) StartWriting();
+    if (!writing_) WriteNext();
   }
 
  private:
   void Send(std::string message) {
     if (closed_) return;
     outbox_.push_back(std::move(message));
-    if (!writing_) StartWriting();
+    if (!writing_) WriteNext();
   }
 
-  void StartWriting() {
+  // Writes the outbox one message after the other. A completion handler,
+  // not a coroutine: a reply or push to an idle socket (the common case)
+  // would otherwise spawn a coroutine frame for one write.
+  void WriteNext() {
+    if (outbox_.empty() || closed_) {
+      FinishWriting();
+      return;
+    }
     writing_ = true;
-    asio::co_spawn(ws_.get_executor(), WriteLoop(shared_from_this()),
-                   asio::detached);
+    ws_.async_write(asio::buffer(outbox_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) {
+                        self->outbox_.clear();
+                        self->FinishWriting();
+                        return;
+                      }
+                      self->outbox_.pop_front();
+                      self->WriteNext();
+                    });
   }
 
-  static asio::awaitable<void> WriteLoop(std::shared_ptr<WsSession> self) {
-    while (!self->outbox_.empty() && !self->closed_) {
-      auto [ec, n] = co_await self->ws_.async_write(
-          asio::buffer(self->outbox_.front()), kNoThrow);
-      if (ec) {
-        self->outbox_.clear();
-        break;
-      }
-      self->outbox_.pop_front();
+  void FinishWriting() {
+    if (closing_ && awaiting_ == 0 && !closed_) {
+      closed_ = true;
+      writing_ = true;
+      ws_.async_close(websocket::close_code::going_away,
+                      [self = shared_from_this()](beast::error_code) {
+                        self->writing_ = false;
+                      });
+      return;
     }
-    if (self->closing_ && self->awaiting_ == 0 && !self->closed_) {
-      self->closed_ = true;
-      co_await self->ws_.async_close(websocket::close_code::going_away,
-                                     kNoThrow);
-    }
-    self->writing_ = false;
+    writing_ = false;
   }
 
   // On the bare socket: the WebSocket stream keeps its own idle timer, and
