@@ -7,14 +7,18 @@
 // see docs/benchmarks.md.
 //
 // Rows:
-//   loop/sync_every:K/checksums:C  One client types the trace
+//   loop/sync_every:K/checksums:C/compact:P  One client types the trace
 //       (ClientDocument::Replace, the edit-hint path) and syncs after every
 //       K keystrokes (trace transactions) and once at the end; with C = 1
 //       (the client's default) every edit carries the h: checksum of the
-//       shadow and so does the server's reply, with C = 0 none does. A sync is the full cycle:
+//       shadow and so does the server's reply where it changes something,
+//       with C = 0 none does; with P = 1 the messages cross one connection's
+//       WireSessions (the compact form, as between our peers on a
+//       WebSocket), with P = 0 the plain codec (MobWrite's form). A sync is the full cycle:
 //       MakeRequest, EncodeMessage, DecodeMessage, Server::Handle (strict
 //       patch of the shadow, exact-then-fuzzy merge, reply diff),
-//       EncodeMessage, DecodeMessage, HandleReply. Counters: cycles,
+//       EncodeMessage, DecodeMessage, HandleReply (the codec steps through
+//       WireSession when compact). Counters: cycles,
 //       us_per_cycle, up/down wire bytes per keystroke (everything
 //       EncodeMessage produced, both ways), peak_rss_mb (the process's VmHWM
 //       during the replay) and base_rss_mb (its RSS before, mostly the loaded
@@ -56,6 +60,7 @@
 #include "diffsync/engine/server.h"
 #include "diffsync/engine/store.h"
 #include "diffsync/engine/text.h"
+#include "diffsync/engine/wire_session.h"
 #include "engine/trace.h"
 
 namespace diffsync::engine {
@@ -117,24 +122,31 @@ void ResetPeakRss() {
 }
 
 // A server and its in-process wire: each message goes through the real
-// codec both ways, and its encoded size is counted.
+// codec both ways, and its encoded size is counted. With `compact`, one
+// connection's pair of WireSessions (client and server end) carries the
+// messages, so the compact form is used once both agreed (the first cycle).
 class Loop {
  public:
-  explicit Loop(std::string row)
-      : row_(std::move(row)), server_(store_, clock_) {}
+  explicit Loop(std::string row, bool compact = false)
+      : row_(std::move(row)), server_(store_, clock_),
+        client_session_(WireSession::Role::kClient, compact),
+        server_session_(WireSession::Role::kServer, compact) {}
 
   void Sync(const std::string& client_id, ClientDocument& client) {
     Message request;
     request.documents.push_back(client.MakeRequest());
     request.documents.back().client_id = client_id;
-    const std::string wire = Check(EncodeMessage(request), "encode request");
+    const std::string wire =
+        Check(client_session_.Encode(request), "encode request");
     up_bytes_ += static_cast<int64_t>(wire.size());
-    const Message decoded = Check(DecodeMessage(wire), "decode request");
+    const Message decoded =
+        Check(server_session_.Decode(wire), "decode request");
     const Message reply = Check(server_.Handle(decoded), "server");
-    const std::string reply_wire = Check(EncodeMessage(reply), "encode reply");
+    const std::string reply_wire =
+        Check(server_session_.Encode(reply), "encode reply");
     down_bytes_ += static_cast<int64_t>(reply_wire.size());
     const Message reply_decoded =
-        Check(DecodeMessage(reply_wire), "decode reply");
+        Check(client_session_.Decode(reply_wire), "decode reply");
     if (reply_decoded.documents.size() != 1) {
       WrongResult(row_, "reply has " +
                             std::to_string(reply_decoded.documents.size()) +
@@ -169,6 +181,8 @@ class Loop {
   MemoryStore store_;
   ManualClock clock_;
   Server server_;
+  WireSession client_session_;
+  WireSession server_session_;
   int64_t cycles_ = 0;
   int64_t up_bytes_ = 0;
   int64_t down_bytes_ = 0;
@@ -190,13 +204,15 @@ void BM_Loop(benchmark::State& state) {
   const size_t every = static_cast<size_t>(state.range(0));
   ClientOptions options;
   options.send_checksums = state.range(1) != 0;
+  const bool compact = state.range(2) != 0;
   const std::string row = "loop/sync_every:" + std::to_string(every) +
-                          "/checksums:" + std::to_string(state.range(1));
+                          "/checksums:" + std::to_string(state.range(1)) +
+                          "/compact:" + std::to_string(state.range(2));
   const size_t keystrokes = trace.txn_ends.size();
   // Untimed (the row runs one iteration): a fresh server, and the client
   // opening the start content. Its first request is MobWrite's raw text,
   // the second the first delta.
-  auto loop = std::make_unique<Loop>(row);
+  auto loop = std::make_unique<Loop>(row, compact);
   auto client = std::make_unique<ClientDocument>(kDocument, options);
   client->SetText(Text::FromValidUtf8(trace.start_content));
   loop->Sync(kClient, *client);
@@ -260,11 +276,12 @@ void BM_Loop(benchmark::State& state) {
 }
 BENCHMARK(BM_Loop)
     ->Name("loop")
-    ->ArgNames({"sync_every", "checksums"})
-    ->Args({1, 1})
-    ->Args({10, 1})
-    ->Args({100, 1})
-    ->Args({1, 0})
+    ->ArgNames({"sync_every", "checksums", "compact"})
+    ->Args({1, 1, 1})
+    ->Args({10, 1, 1})
+    ->Args({100, 1, 1})
+    ->Args({1, 1, 0})
+    ->Args({1, 0, 0})
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

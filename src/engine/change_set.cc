@@ -95,8 +95,18 @@ bool ChangeSet::IsIdentity() const {
   return true;
 }
 
+Result<ChangeSet> ChangeSet::FromOpenDelta(std::string_view delta,
+                                           int64_t base_length) {
+  return FromDelta(delta, base_length, /*open_end=*/true);
+}
+
 Result<ChangeSet> ChangeSet::FromDelta(std::string_view delta,
                                        int64_t base_length) {
+  return FromDelta(delta, base_length, /*open_end=*/false);
+}
+
+Result<ChangeSet> ChangeSet::FromDelta(std::string_view delta,
+                                       int64_t base_length, bool open_end) {
   ChangeSet c;
   Status status = dmp::internal::ForEachDeltaToken(
       delta, [&](dmp::internal::DeltaToken& token) -> Status {
@@ -114,6 +124,7 @@ Result<ChangeSet> ChangeSet::FromDelta(std::string_view delta,
         return Status::Ok();
       });
   if (!status.ok()) return status;
+  if (open_end) c.Retain(base_length - c.base_length());
   if (c.base_length() != base_length) {
     return Status::InvalidArgument(
         "delta: covers " + std::to_string(c.base_length()) + " of the " +

@@ -41,6 +41,16 @@ TEST(ChangeSet, DeltaMustCoverTheBaseExactly) {
   EXPECT_TRUE(ChangeSet::FromDelta("", 0).ok());
 }
 
+TEST(ChangeSet, OpenDeltaRetainsTheRestOfTheBase) {
+  Result<ChangeSet> c = ChangeSet::FromOpenDelta("=2\t+x", 5);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->ToDelta(), "=2\t+x\t=3");
+  EXPECT_TRUE(ChangeSet::FromOpenDelta("", 4)->IsIdentity());
+  // A full delta reads the same; counts past the base are still refused.
+  EXPECT_EQ(ChangeSet::FromOpenDelta("=2\t-3", 5)->ToDelta(), "=2\t-3");
+  EXPECT_FALSE(ChangeSet::FromOpenDelta("=6", 5).ok());
+}
+
 TEST(ChangeSet, ApplyRefusesToSplitASurrogatePair) {
   // "a😀": the emoji is units 1 and 2.
   Result<ChangeSet> c = ChangeSet::FromDelta("=2\t-1", 3);

@@ -306,7 +306,9 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       continue;
     }
     if (edit.version < server_version_) continue;  // Seen already.
-    Result<ChangeSet> change = ChangeSet::FromDelta(edit.data, shadow_.size16());
+    Result<ChangeSet> change =
+        edit.open_end ? ChangeSet::FromOpenDelta(edit.data, shadow_.size16())
+                      : ChangeSet::FromDelta(edit.data, shadow_.size16());
     Result<Text> new_shadow =
         change.ok() ? change->Apply(shadow_) : Result<Text>(change.status());
     if (!new_shadow.ok() ||

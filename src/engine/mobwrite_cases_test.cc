@@ -8,7 +8,7 @@
 // everything MobWrite's client reads is byte for byte what its daemon sends.
 // Our ClientDocument adds `h:` checksum lines after its edits (CRC-32 of the
 // shadow; MobWrite's peers skip them), and the server answers a client that
-// sends them with one after its last edit.
+// sends them with one after its last edit when that edit changes something.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -445,7 +445,7 @@ TEST(MobWriteCases, LostOutboundPacketIsResentUntilAcknowledged) {
             "u:alice\nF:1:notes\nd:1:=5\t+ world\nh:1:8bd69e52\n"
             "d:2:=11\t+!\nh:2:1b851995\n\n");
   const std::string answer = wire.Ask(third);
-  EXPECT_EQ(answer, "F:3:notes\nd:1:=12\nh:1:1b851995\n\n");
+  EXPECT_EQ(answer, "F:3:notes\nd:1:=12\n\n");
   EXPECT_EQ(wire.Document("notes"), "Hello world!");
   // Once the answer arrives, none is pending.
   Wire::Receive(alice, answer);
@@ -586,16 +586,24 @@ TEST(MobWriteCases, ChecksumsGoBothWaysOnlyWithClientsThatSendThem) {
   ClientDocument alice("notes");
   ASSERT_TRUE(alice.Replace(0, 0, "Hello").ok());
   wire.Sync("alice", alice);
-  ASSERT_TRUE(alice.Replace(5, 0, " world").ok());
+  // MobWrite's client sends no h: line and gets none.
+  EXPECT_EQ(wire.Ask("u:bob\nF:0:notes\nr:1:Hello\n\n"),
+            "F:1:notes\nd:0:=5\n\n");
+  EXPECT_EQ(wire.Ask("u:bob\nF:1:notes\nd:1:=5\t+ world\n\n"),
+            "F:2:notes\nd:1:=11\n\n");
+  // Ours sends one after each edit; the reply's last edit, which brings
+  // bob's text, carries the CRC of the shadow it leads to. An edit that
+  // changes nothing carries none: it leads to the shadow the request's own
+  // checksum vouched for.
+  ASSERT_TRUE(alice.Replace(5, 0, "!").ok());
   const std::string request = Wire::Request("alice", alice);
-  EXPECT_EQ(request, "u:alice\nF:1:notes\nd:1:=5\t+ world\nh:1:8bd69e52\n\n");
-  // The reply's last edit carries the CRC of the shadow it leads to.
+  EXPECT_EQ(request, "u:alice\nF:1:notes\nd:1:=5\t+!\nh:1:9d2acc56\n\n");
   const std::string answer = wire.Ask(request);
-  EXPECT_EQ(answer, "F:2:notes\nd:1:=11\nh:1:8bd69e52\n\n");
+  EXPECT_EQ(answer, "F:2:notes\nd:1:=5\t+ world\t=1\nh:1:1b851995\n\n");
   EXPECT_FALSE(Wire::Receive(alice, answer).resync);
-  // MobWrite's client sends none and gets none.
-  EXPECT_EQ(wire.Ask("u:bob\nF:0:notes\nr:1:Hello world\n\n"),
-            "F:1:notes\nd:0:=11\n\n");
+  EXPECT_EQ(alice.text().ToString(), "Hello world!");
+  EXPECT_EQ(wire.Document("notes"), "Hello world!");
+  EXPECT_EQ(wire.Ask(Wire::Request("alice", alice)), "F:3:notes\nd:2:=12\n\n");
 }
 
 TEST(MobWriteCases, ChecksumMismatchMakesEitherSideResync) {
@@ -605,25 +613,22 @@ TEST(MobWriteCases, ChecksumMismatchMakesEitherSideResync) {
   wire.Sync("alice", alice);
   // A reply whose delta applies but whose checksum says the server's shadow
   // is another text: the client resyncs from the last confirmed shadow.
-  ASSERT_TRUE(alice.Replace(5, 0, "!").ok());
-  const std::string answer = wire.Ask(Wire::Request("alice", alice));
-  ASSERT_EQ(answer, "F:2:notes\nd:1:=6\nh:1:9d2acc56\n\n");
-  EXPECT_TRUE(Wire::Receive(alice, "F:2:notes\nd:1:=6\nh:1:00000000\n\n")
-                  .resync);
-  EXPECT_EQ(alice.text().ToString(), "Hello!");
+  EXPECT_TRUE(
+      Wire::Receive(alice, "F:1:notes\nd:1:=5\t+!\nh:1:00000000\n\n").resync);
+  EXPECT_EQ(alice.text().ToString(), "Hello");
   // A request whose delta fits the server's shadow but whose checksum does
   // not match: the server answers with its whole text.
-  EXPECT_EQ(wire.Ask("u:carol\nF:0:notes\nr:1:Hello!\n\n"),
-            "F:1:notes\nd:0:=6\n\n");
-  EXPECT_EQ(wire.Ask("u:carol\nF:1:notes\nd:1:=6\t+?\nh:1:00000000\n\n"),
-            "F:3:notes\nR:1:Hello!\nx:checksum:shadow checksum mismatch "
+  EXPECT_EQ(wire.Ask("u:carol\nF:0:notes\nr:1:Hello\n\n"),
+            "F:1:notes\nd:0:=5\n\n");
+  EXPECT_EQ(wire.Ask("u:carol\nF:1:notes\nd:1:=5\t+?\nh:1:00000000\n\n"),
+            "F:3:notes\nR:1:Hello\nx:checksum:shadow checksum mismatch "
             "after client version 1\n\n");
-  // Both converge again through the resync.
+  // Alice converges again through the resync.
   wire.Sync("alice", alice);
   wire.Sync("alice", alice);
   EXPECT_TRUE(alice.in_sync());
-  EXPECT_EQ(alice.text().ToString(), "Hello!");
-  EXPECT_EQ(wire.Document("notes"), "Hello!");
+  EXPECT_EQ(alice.text().ToString(), "Hello");
+  EXPECT_EQ(wire.Document("notes"), "Hello");
 }
 
 }  // namespace

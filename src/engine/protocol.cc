@@ -577,6 +577,10 @@ class Encoder {
         !p.empty()) {
       return Fail(Item("edits", i) + ".data", p);
     }
+    if (edit.open_end) {
+      return Fail(Item("edits", i) + ".open_end",
+                  "an open-ended delta exists only in the compact form");
+    }
     char letter = delta ? 'd' : 'r';
     if (edit.overwrite) letter = delta ? 'D' : 'R';
     Start(letter, edit.version);

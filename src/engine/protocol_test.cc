@@ -74,6 +74,19 @@ DocumentBlock Block(std::string client_id, std::string document,
 
 // --- Line kinds -----------------------------------------------------------
 
+TEST(ProtocolEncodeTest, OpenEndedDeltasExistOnlyInTheCompactForm) {
+  Message m;
+  m.documents.emplace_back();
+  m.documents[0].document = "d";
+  m.documents[0].edits.emplace_back();
+  m.documents[0].edits[0].data = "=1";
+  m.documents[0].edits[0].open_end = true;
+  Result<std::string> wire = EncodeMessage(m);
+  ASSERT_FALSE(wire.ok());
+  EXPECT_NE(wire.status().message().find("open_end"), std::string::npos)
+      << wire.status().ToString();
+}
+
 TEST(ProtocolDecodeTest, ClientRequestWithDelta) {
   const Message m = Decode("u:alice\nF:3:notes\nd:7:=5\t+!\n\n");
   ASSERT_EQ(m.documents.size(), 1u);

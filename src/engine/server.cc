@@ -9,9 +9,16 @@
 namespace diffsync::engine {
 namespace {
 
+// True for a delta that only retains ("=N", or nothing on an empty text).
+bool IsIdentityDelta(std::string_view delta) {
+  if (delta.empty()) return true;
+  return delta[0] == '=' && delta.size() > 1 &&
+         delta.find_first_not_of("0123456789", 1) == std::string_view::npos;
+}
+
 // The view's unacknowledged server edits and conflict reports, as reply
-// lines; with `checksum`, the last delta carries the CRC of the shadow it
-// leads to (the view's shadow: each reply and push leaves the shadow where
+// lines; with `checksum`, the last delta (unless it changes nothing)
+// carries the CRC of the shadow it leads to (the view's shadow: each reply and push leaves the shadow where
 // the stack's last edit leads).
 void AppendStack(const ViewRecord& view, DocumentBlock& reply, bool checksum) {
   for (const PendingConflict& c : view.pending_conflicts) {
@@ -25,8 +32,11 @@ void AppendStack(const ViewRecord& view, DocumentBlock& reply, bool checksum) {
     out.data = e.data;
     reply.edits.push_back(std::move(out));
   }
+  // An edit that changes nothing leads to the shadow the client's own h:
+  // line vouched for, so it needs none.
   if (checksum && !reply.edits.empty() &&
-      reply.edits.back().kind == Edit::Kind::kDelta) {
+      reply.edits.back().kind == Edit::Kind::kDelta &&
+      !IsIdentityDelta(reply.edits.back().data)) {
     reply.edits.back().checksum = view.shadow.Crc32();
   }
 }
@@ -488,7 +498,8 @@ DocumentBlock Server::Process(const std::string& client_id,
 
     // Strict: the delta must fit the shadow exactly.
     Result<ChangeSet> change =
-        ChangeSet::FromDelta(edit.data, v.shadow.size16());
+        edit.open_end ? ChangeSet::FromOpenDelta(edit.data, v.shadow.size16())
+                      : ChangeSet::FromDelta(edit.data, v.shadow.size16());
     Result<Text> new_shadow =
         change.ok() ? change->Apply(v.shadow) : Result<Text>(change.status());
     ++v.client_version;  // As MobWrite: consumed even when it fails.

@@ -48,6 +48,11 @@ class ChangeSet {
   // strictness of shadow patching). Errors name the offset and the reason.
   static Result<ChangeSet> FromDelta(std::string_view delta,
                                      int64_t base_length);
+  // The same for a delta of the compact wire form (docs/PROTOCOL.md), whose
+  // counts may stop short of `base_length`: the rest of the base is
+  // retained. Counts past it are still an error.
+  static Result<ChangeSet> FromOpenDelta(std::string_view delta,
+                                         int64_t base_length);
   static ChangeSet FromDiffs(const dmp::Diffs& diffs);
   // The delta text (DMP's format). Counts only; byte-compatible with DMP.
   std::string ToDelta() const;
@@ -83,6 +88,8 @@ class ChangeSet {
   friend bool operator==(const ChangeSet&, const ChangeSet&) = default;
 
  private:
+  static Result<ChangeSet> FromDelta(std::string_view delta,
+                                     int64_t base_length, bool open_end);
   void Push(Op op);
 
   std::vector<Op> ops_;

@@ -65,6 +65,11 @@ struct Edit {
   // Extension `h`: CRC-32 of the sender's shadow (UTF-8) after this edit,
   // so the receiver can tell its shadow drifted even when the edit applied.
   std::optional<uint32_t> checksum;
+  // kDelta read from the compact form (WireSession): the delta's counts may
+  // stop short of the shadow's length, the rest being retained
+  // (ChangeSet::FromOpenDelta). Never set by DecodeMessage; EncodeMessage
+  // refuses it.
+  bool open_end = false;
 
   friend bool operator==(const Edit&, const Edit&) = default;
 };
