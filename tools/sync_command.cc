@@ -43,8 +43,10 @@ class Watcher {
     name_ = path.filename().string();
     fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd_ >= 0) {
+      // Not IN_CREATE: a file just created is still empty or half written
+      // (IN_CLOSE_WRITE follows).
       inotify_add_watch(fd_, path.parent_path().c_str(),
-                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
     }
     thread_ = std::thread([this] { Run(); });
   }
@@ -100,7 +102,9 @@ struct Output {
   int64_t received = 0;
   ConnectionState state = ConnectionState::kOffline;
   std::string transport;
-  std::string last_problem;  // Told once until it changes.
+  // Told once until they change (or the server answers again).
+  std::string offline_told;
+  std::string fallback_told;
   std::string last_sync = "never";
   size_t pending = 0;
 
@@ -119,13 +123,13 @@ struct Output {
   }
 
   void Connection(ConnectionState now, const Status& detail,
-                  std::string_view via, const std::string& url) {
+                  std::string_view via) {
     state = now;
     transport = std::string(via);
     if (now == ConnectionState::kOffline) {
       const std::string problem = detail.message();
-      if (problem != last_problem) {
-        last_problem = problem;
+      if (problem != offline_told) {
+        offline_told = problem;
         Tell("offline: " + problem + "; edits are kept, retrying");
       }
       if (events) {
@@ -134,23 +138,24 @@ struct Output {
                   << ",\"dropped_hunks\":0,\"push\":false,\"transport\":\"\"}"
                   << std::endl;
       }
-    } else if (now == ConnectionState::kConnected) {
-      const std::string problem =
-          detail.ok() ? "" : "no WebSocket (" + detail.message() +
-                                 "); using the HTTP gateway, polling";
-      if (problem != last_problem && !(problem.empty() && last_problem.empty())) {
-        if (!problem.empty()) {
-          Tell(problem);
-        } else {
-          Tell("connected to " + url);
-        }
+    } else if (now == ConnectionState::kConnected && !detail.ok()) {
+      const std::string fallback = "no WebSocket (" + detail.message() +
+                                   "); using the HTTP gateway, polling";
+      if (fallback != fallback_told) {
+        fallback_told = fallback;
+        Tell(fallback);
       }
-      last_problem = problem;
     }
     Line();
   }
 
-  void Step(const client::FileSyncReport& r, std::string_view via) {
+  // After a reply or push over `url`: the server answers (again).
+  void Step(const client::FileSyncReport& r, std::string_view via,
+            const std::string& url) {
+    if (!offline_told.empty()) {
+      offline_told.clear();
+      Tell("connected to " + url + " again");
+    }
     if (events) {
       std::cout << "{\"online\":" << (r.online ? "true" : "false")
                 << ",\"file_written\":" << (r.file_written ? "true" : "false")
@@ -200,8 +205,7 @@ int RunSync(const SyncArgs& args) {
   options.on_connection = [&](ConnectionState state, const Status& detail) {
     if (state == ConnectionState::kOffline) offline_reason = detail.message();
     if (running != nullptr) {
-      out.Connection(state, detail, running->client().transport(),
-                     running->client().transport_url());
+      out.Connection(state, detail, running->client().transport());
     }
   };
   Result<std::unique_ptr<client::FileSync>> sync =
@@ -216,7 +220,8 @@ int RunSync(const SyncArgs& args) {
       std::cerr << "diffsync: " << r.status().message() << "\n";
       return kExitBadInput;
     }
-    out.Step(*r, (*sync)->client().transport());
+    out.Step(*r, (*sync)->client().transport(),
+             (*sync)->client().transport_url());
     if (!r->online) {
       std::cerr << "diffsync: " << args.server << " is unreachable ("
                 << offline_reason << "); " << r->pending_edits
@@ -246,7 +251,10 @@ int RunSync(const SyncArgs& args) {
         code = kExitBadInput;
         break;
       }
-      if (r->has_value()) out.Step(**r, running->client().transport());
+      if (r->has_value()) {
+        out.Step(**r, running->client().transport(),
+                 running->client().transport_url());
+      }
     }
   }
   if (out.tty) std::cerr << "\n";

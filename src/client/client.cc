@@ -185,6 +185,8 @@ Status Client::Save() {
   return SaveStateFile(options_.state_path, state_);
 }
 
+Status Client::SaveIfEdited() { return dirty_ ? Save() : Status::Ok(); }
+
 milliseconds Client::Jittered(milliseconds delay) {
   std::uniform_real_distribution<double> factor(1 - kJitter, 1 + kJitter);
   return milliseconds(static_cast<int64_t>(
@@ -235,28 +237,27 @@ bool Client::SyncDue(int64_t now) const {
 }
 
 Status Client::Poll(milliseconds max_wait) {
-  // Edits made since the last step are kept even if we stay offline and
-  // the process is then killed.
-  if (dirty_) {
-    if (Status s = Save(); !s.ok()) return s;
-  }
   int64_t now = clock_.NowMillis();
   const int64_t until = now + std::max<int64_t>(max_wait.count(), 0);
   if (active_ == nullptr) {
     if (now < next_attempt_) {
+      if (Status s = SaveIfEdited(); !s.ok()) return s;
       // Not connected, the transport only waits (and Wake ends it).
       Result<std::optional<std::string>> waited =
           primary_->Receive(milliseconds(std::min(until, next_attempt_) - now));
       return waited.status();
     }
     Connect();
-    if (active_ == nullptr) return Status::Ok();
+    if (active_ == nullptr) return SaveIfEdited();
     now = clock_.NowMillis();
   }
   if (!in_flight_ && SyncDue(now)) {
     if (Status s = SendRequest(); !s.ok()) return s;
     if (active_ == nullptr) return Status::Ok();
   }
+  // Edits not sent (none is sent while a request is in flight) are kept
+  // even if the process is killed during the wait.
+  if (Status s = SaveIfEdited(); !s.ok()) return s;
   int64_t wait_until = until;
   if (in_flight_) {
     wait_until = std::min(wait_until, request_deadline_);

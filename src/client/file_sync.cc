@@ -165,7 +165,10 @@ Result<FileSyncReport> FileSync::SyncOnce() {
   if (!step_error_.ok()) return std::exchange(step_error_, Status::Ok());
   report_.online = *online;
   report_.pending_edits = client_->pending_edits();
-  if (Status s = client_->Save(); !s.ok()) return s;
+  if (report_.file_written) {
+    // What was written into the file, for the next run.
+    if (Status s = client_->Save(); !s.ok()) return s;
+  }
   return std::move(report_);
 }
 

@@ -86,6 +86,10 @@ class FakeTransport final : public Transport {
   }
   Status Send(std::string_view message, milliseconds) override {
     if (!connected_) return Status::Unavailable("not connected");
+    if (!server_.up) {
+      Close();
+      return Status::Unavailable("connection to " + url() + " lost");
+    }
     ++sent;
     server_.Handle(this, std::string(message));
     return Status::Ok();

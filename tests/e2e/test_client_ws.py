@@ -137,8 +137,11 @@ def test_a_restarted_server_is_reconnected_to_and_both_converge(
     both = "one!\ntwo\nthree\n"
     pa.wait_for_text(both)
     pb.wait_for_text(both)
-    assert "offline: " in "".join(pa.stderr)
-    assert "retrying" in "".join(pa.stderr)
+    told = "".join(pa.stderr)
+    assert "offline: connection to ws://127.0.0.1:%d/ws lost" % (
+        diffsyncd.port) in told, told
+    assert "edits are kept, retrying" in told
+    assert "connected to ws://127.0.0.1:%d/ws again" % diffsyncd.port in told
     pa.stop()
     pb.stop()
     got = cli("get", "--server", diffsyncd.url, "--doc", "pushed")

@@ -4,8 +4,9 @@
 // as they happen, and falls back to MobWrite's HTTP gateway (polling) when
 // the server answers but offers no WebSocket (a plain MobWrite gateway). Edits made while the server cannot be
 // reached are kept, in memory and, with a state path, in the state file
-// (client/state_file.h, saved atomically before each request leaves and
-// after each answer), so a client killed while offline resumes with them.
+// (client/state_file.h, saved atomically before each request leaves, after
+// each answer, and before a Poll waits with local edits unsaved), so a
+// client killed while offline resumes with them.
 //
 // The cycle (docs/PROTOCOL.md): at most one request in flight; its reply
 // acknowledges our edits and brings the server's. A push (a message carrying
@@ -221,6 +222,7 @@ class Client {
          std::unique_ptr<Transport> primary,
          std::unique_ptr<Transport> fallback, engine::Clock& clock);
 
+  Status SaveIfEdited();
   bool SyncDue(int64_t now) const;
   void Connect();
   void GoOffline(const Status& why);
