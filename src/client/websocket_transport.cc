@@ -61,6 +61,8 @@ class WebSocketTransport final : public Transport {
       Close();
       return Status::Unavailable("cannot reach " + url_ + ": " + ec.message());
     }
+    // A request is one small write answered by the server: no Nagle delay.
+    ws_->next_layer().set_option(tcp::no_delay(true), ec);
     done = false;
     ws_->set_option(websocket::stream_base::decorator(
         [](websocket::request_type& req) {
