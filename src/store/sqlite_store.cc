@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <initializer_list>
@@ -596,6 +597,7 @@ class SqliteStore::Connection {
   Status Write(const WriteBatch& batch);
 
   int64_t changes() const { return sqlite3_changes64(db_); }
+  sqlite3* db() const { return db_; }
 
  private:
   Connection(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {
@@ -782,17 +784,79 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     return s;
   }
   if (Status s = (*reader)->Prepare(kReaderSql); !s.ok()) return s;
-  return std::unique_ptr<SqliteStore>(
-      new SqliteStore(path, std::move(*writer), std::move(*reader)));
+
+  Result<std::unique_ptr<Connection>> checkpointer =
+      Connection::Open(path, SQLITE_OPEN_READWRITE, options);
+  if (!checkpointer.ok()) return checkpointer.status();
+  // The checkpoint syncs the file before the WAL may be reused.
+  if (Status s = (*checkpointer)->Exec("PRAGMA synchronous = FULL",
+                                       "set synchronous");
+      !s.ok()) {
+    return s;
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(
+      path, std::move(*writer), std::move(*reader), std::move(*checkpointer),
+      std::max(options.checkpoint_pages, 1)));
 }
 
 SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
-                         std::unique_ptr<Connection> reader)
+                         std::unique_ptr<Connection> reader,
+                         std::unique_ptr<Connection> checkpointer,
+                         int checkpoint_pages)
     : path_(std::move(path)),
       writer_(std::move(writer)),
-      reader_(std::move(reader)) {}
+      reader_(std::move(reader)),
+      checkpointer_(std::move(checkpointer)),
+      checkpoint_pages_(checkpoint_pages) {
+  // Replaces SQLite's automatic checkpoint, which would copy the WAL back
+  // on the committing thread, inside Commit, every 1000 pages.
+  sqlite3_wal_hook(writer_->db(), &SqliteStore::OnWalCommit, this);
+  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  checkpoint_thread_.join();
+}
+
+int SqliteStore::OnWalCommit(void* store, sqlite3* db, const char* name,
+                             int frames) {
+  auto* self = static_cast<SqliteStore*>(store);
+  if (frames >= 4 * self->checkpoint_pages_) {
+    // The background checkpoint cannot keep up (or a reader holds it
+    // back): the writer copies what it can itself, as SQLite would.
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+  } else if (frames >= self->checkpoint_pages_) {
+    {
+      std::lock_guard lock(self->checkpoint_mu_);
+      self->checkpoint_wanted_ = true;
+    }
+    self->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock,
+                          [&] { return stopping_ || checkpoint_wanted_; });
+      if (stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // Passive: it never blocks the writer or readers; what a reader still
+    // needs is left for the next one. A failure leaves the WAL as it is,
+    // which is safe; the next signal tries again.
+    sqlite3_wal_checkpoint_v2(checkpointer_->db(), nullptr,
+                              SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+}
 
 Result<std::optional<DocumentRecord>> SqliteStore::LoadDocument(
     const std::string& name) {

@@ -23,7 +23,8 @@
 // other. WAL lets them run at once, so a commit thread never waits for
 // readers nor readers for the commit's fsync; each read sees the state after
 // some whole number of commits. Concurrent calls of the same kind are
-// serialized.
+// serialized. A third connection, on the store's own thread, checkpoints
+// the WAL in the background (SqliteOptions::checkpoint_pages).
 //
 // Example:
 //   using diffsync::store::SqliteStore;
@@ -35,15 +36,19 @@
 #ifndef DIFFSYNC_STORE_SQLITE_STORE_H_
 #define DIFFSYNC_STORE_SQLITE_STORE_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "diffsync/engine/store.h"
 #include "diffsync/status.h"
+
+struct sqlite3;
 
 namespace diffsync::store {
 
@@ -51,6 +56,12 @@ struct SqliteOptions {
   // How long a statement waits for a lock another process holds on the file
   // before it fails with kUnavailable.
   int busy_timeout_millis = 5000;
+  // WAL frames (pages) after which a background thread copies the WAL back
+  // into the file (a passive checkpoint), off the committing thread. A
+  // large WAL is checkpointed less often and writes a page rewritten many
+  // times once; a WAL four times this size is checkpointed by the
+  // committing thread itself, so it stays bounded if the thread lags.
+  int checkpoint_pages = 16384;
 };
 
 struct StoreCounts {
@@ -96,13 +107,25 @@ class SqliteStore final : public engine::Store {
   class Connection;
 
   SqliteStore(std::string path, std::unique_ptr<Connection> writer,
-              std::unique_ptr<Connection> reader);
+              std::unique_ptr<Connection> reader,
+              std::unique_ptr<Connection> checkpointer, int checkpoint_pages);
+  // SQLite's WAL hook on the writer, after each commit.
+  static int OnWalCommit(void* store, sqlite3* db, const char* name,
+                         int frames);
+  void CheckpointLoop();
 
   const std::string path_;
   std::mutex write_mu_;
   std::unique_ptr<Connection> writer_;  // Guarded by write_mu_.
   std::mutex read_mu_;
   std::unique_ptr<Connection> reader_;  // Guarded by read_mu_.
+  std::unique_ptr<Connection> checkpointer_;  // The checkpoint thread's.
+  const int checkpoint_pages_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;  // Guarded by checkpoint_mu_.
+  bool stopping_ = false;           // Guarded by checkpoint_mu_.
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace diffsync::store
