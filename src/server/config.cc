@@ -2,7 +2,13 @@
 
 #include <CLI/CLI.hpp>
 
+#ifndef DIFFSYNC_DEFAULT_WEB_ROOT
+#define DIFFSYNC_DEFAULT_WEB_ROOT "web"
+#endif
+
 namespace diffsync::server {
+
+std::string DefaultWebRoot() { return DIFFSYNC_DEFAULT_WEB_ROOT; }
 
 Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
   DaemonConfig config;
@@ -51,6 +57,9 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
                  "previous one, so that one fsync serves more requests")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1000.0));
+  app.add_option("--web-root", config.web_root,
+                 "Directory of the browser editor (index.html, assets/)")
+      ->capture_default_str();
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

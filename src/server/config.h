@@ -18,6 +18,9 @@
 
 namespace diffsync::server {
 
+// Where the build writes the editor's bundle (build/web), set by CMake.
+std::string DefaultWebRoot();
+
 struct DaemonConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port (printed at start).
@@ -27,6 +30,8 @@ struct DaemonConfig {
   // Largest request (HTTP body or WebSocket message), in bytes.
   size_t max_message_bytes = size_t{8} << 20;
   std::string log_level = "info";
+  // The browser editor's files (index.html, assets/); served if present.
+  std::string web_root = DefaultWebRoot();
   // A client's view unused this long leaves memory (it stays stored).
   int64_t unload_idle_seconds = 600;
   ServiceOptions service;

@@ -352,6 +352,13 @@ asio::awaitable<Response> HttpServer::Impl::Route(const Request& req) {
     co_return MakeResponse(req, http::status::ok, "text/plain",
                            std::move(reply));
   }
+  if (options_.web != nullptr && (req.method() == http::verb::get ||
+                                   req.method() == http::verb::head)) {
+    if (const StaticFile* file = options_.web->Find(path)) {
+      co_return MakeResponse(req, http::status::ok, file->content_type,
+                             file->body);
+    }
+  }
   if (path == "/") {
     co_return MakeResponse(
         req, http::status::ok, "text/plain",

@@ -5,7 +5,8 @@
 //                   (reply as text/plain) or GET ?p= (JSON-P
 //                   `mobwrite.callback("…");`), b: buffers included;
 //   /healthz        "ok" while the server accepts requests;
-//   /metrics        Prometheus text.
+//   /metrics        Prometheus text;
+//   /, /d/<name>, /assets/...  the browser editor (StaticFiles), if given.
 // Everything runs on the io_context's one thread, which is also the
 // SyncService's thread.
 //
@@ -30,6 +31,7 @@
 
 #include "diffsync/status.h"
 #include "server/metrics.h"
+#include "server/static_files.h"
 #include "server/sync_service.h"
 
 namespace diffsync::server {
@@ -41,6 +43,8 @@ struct HttpOptions {
   size_t max_message_bytes = size_t{8} << 20;
   // A connection that sends nothing this long is closed.
   int idle_timeout_seconds = 300;
+  // The browser editor's files (`/`, `/d/<name>`, `/assets/`), or null.
+  const StaticFiles* web = nullptr;
 };
 
 class HttpServer {

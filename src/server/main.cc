@@ -51,12 +51,18 @@ int Run(const DaemonConfig& config) {
       **store, clock, config.service,
       [&io](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
       metrics);
+  // Without the editor's files (not built) the rest still serves.
+  auto web = diffsync::server::StaticFiles::Load(config.web_root);
+  if (!web.ok()) {
+    spdlog::warn("event=no-editor error=\"{}\"", web.status().ToString());
+  }
   diffsync::server::HttpServer http(
       io, service, metrics,
       {.host = config.host,
        .port = config.port,
        .gateway_path = config.gateway_path,
-       .max_message_bytes = config.max_message_bytes});
+       .max_message_bytes = config.max_message_bytes,
+       .web = web.ok() ? &*web : nullptr});
   if (diffsync::Status s = http.Start(); !s.ok()) {
     std::cerr << "diffsyncd: " << s.ToString() << "\n";
     return 1;

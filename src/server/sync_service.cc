@@ -37,6 +37,7 @@ SyncService::SyncService(engine::Store& durable, engine::Clock& clock,
       },
       options_.commit_gather);
   server_ = std::make_unique<engine::Server>(*staged_, clock_, options_.engine);
+  presence_ = std::make_unique<Presence>(*server_, clock_);
 }
 
 SyncService::~SyncService() {
@@ -170,6 +171,24 @@ void SyncService::Detach(Session* session) {
     if (w->second.empty()) watchers_.erase(w);
   }
   attached_.erase(it);
+  for (const std::string& document : presence_->Leave(session)) {
+    ForEachPresencePush(document, [](const Watch& w, std::string text) {
+      w.session->Push(std::move(text));
+    });
+  }
+}
+
+void SyncService::ForEachPresencePush(
+    const std::string& document,
+    const std::function<void(const Watch&, std::string)>& send) {
+  auto w = watchers_.find(document);
+  if (w == watchers_.end()) return;
+  for (const Watch& watch : w->second) {
+    auto message = presence_->PresenceMessage(watch.client_id, document);
+    if (!message) continue;
+    Result<std::string> text = engine::EncodeMessage(*message);
+    if (text.ok()) send(watch, std::move(*text));
+  }
 }
 
 void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
@@ -187,6 +206,8 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
   metrics_.SetEngineTotals(stats.exact_hunks, stats.dropped_hunks,
                            stats.diffed_merges, stats.resyncs);
   UpdateLoadedGauges();
+  const std::vector<std::string> moved =
+      presence_->OnReply(request, *answer, session);
   // The requester's own views get their news in this reply.
   auto is_requester = [&](const std::string& client_id,
                           const std::string& document) {
@@ -221,10 +242,19 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
       Result<engine::Message> push = server_->Push(watch.client_id, document);
       if (!push.ok() || push->documents.empty()) continue;
       watch.pushed = true;
+      presence_->AnnotatePush(watch.client_id, push->documents.front());
       Result<std::string> text = engine::EncodeMessage(*push);
       if (!text.ok()) continue;
       pushes.push_back({watch.session, watch.session_id, std::move(*text)});
     }
+  }
+  for (const std::string& document : moved) {
+    ForEachPresencePush(document, [&](const Watch& w, std::string text) {
+      // A client with a push outstanding gets the cursors with its next
+      // reply, which its answer to the push brings.
+      if (w.pushed || is_requester(w.client_id, document)) return;
+      pushes.push_back({w.session, w.session_id, std::move(text)});
+    });
   }
   staged_->WhenDurable([this, reply = std::move(reply), wire = std::move(*wire),
                         pushes = std::move(pushes), request_bytes,

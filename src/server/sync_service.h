@@ -34,6 +34,7 @@
 #include "diffsync/engine/store.h"
 #include "server/group_commit.h"
 #include "server/metrics.h"
+#include "server/presence.h"
 
 namespace diffsync::server {
 
@@ -103,6 +104,12 @@ class SyncService {
   void ReplyError(const Reply& reply, std::string code, std::string message);
   void Subscribe(Session* session, const std::string& client_id,
                  const std::string& document);
+  struct Watch;
+  // `send(watch, message)` for each watcher of `document` present there
+  // (Presence): a message with the others' cursors.
+  void ForEachPresencePush(
+      const std::string& document,
+      const std::function<void(const Watch&, std::string)>& send);
   void UpdateLoadedGauges();
 
   engine::Clock& clock_;
@@ -111,6 +118,7 @@ class SyncService {
   Metrics& metrics_;
   std::unique_ptr<GroupCommitStore> staged_;
   std::unique_ptr<engine::Server> server_;
+  std::unique_ptr<Presence> presence_;
 
   std::map<BufferKey, Buffer> buffers_;
   size_t buffered_bytes_ = 0;
