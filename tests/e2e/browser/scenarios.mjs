@@ -1,0 +1,207 @@
+// The browser editor end to end: real headless Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core from web/node_modules) against
+// a running diffsyncd. test_browser.py starts the server and runs one
+// scenario per process:
+//   node scenarios.mjs SCENARIO SERVER_URL ARTIFACT_DIR
+// Exit status 0 when the scenario's checks hold; the failure is printed
+// otherwise. Every wait is for a condition in the page (waitForFunction),
+// never for a time.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(new URL('../../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const [scenario, serverUrl, artifacts] = process.argv.slice(2);
+const TIMEOUT = 20000;
+
+// Texts with emoji (outside the BMP), CJK and combining marks.
+const SEED = 'alpha beta gamma\nzweite Zeile 世界\n';
+const FROM_A = 'Aが書いた 👩‍💻 ';
+const FROM_B = ' B wrote e\u0301t\u00e9 🎉';
+
+async function openEditor(browser, doc, query = '') {
+  const context = await browser.newContext({ viewport: { width: 900, height: 420 } });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  await page.goto(`${serverUrl}d/${encodeURIComponent(doc)}${query}`);
+  await waitSynced(page);
+  return { context, page };
+}
+
+// The editor shows the client's text, and the client has nothing unsent
+// or unacknowledged.
+async function waitSynced(page, predicate = null) {
+  await page.waitForFunction((source) => {
+    const d = window.diffsync;
+    if (!d || d.client.pending || d.client.state !== 'connected') return false;
+    const text = d.view.state.doc.toString();
+    if (text !== d.client.text) return false;
+    return source === null || new Function('text', `return ${source};`)(text);
+  }, predicate);
+}
+
+const textOf = (page) => page.evaluate(() => window.diffsync.view.state.doc.toString());
+const selectionOf = (page) => page.evaluate(() => {
+  const main = window.diffsync.view.state.selection.main;
+  return { anchor: main.anchor, head: main.head };
+});
+
+async function typeAt(page, pos, text) {
+  await page.evaluate((p) => {
+    const { view } = window.diffsync;
+    view.focus();
+    view.dispatch({ selection: { anchor: p } });
+  }, pos);
+  await page.keyboard.type(text);
+}
+
+async function seed(page, text) {
+  await typeAt(page, 0, text);
+  await waitSynced(page, `text === ${JSON.stringify(text)}`);
+}
+
+const contains = (...parts) => parts.map((p) => `text.includes(${JSON.stringify(p)})`).join(' && ');
+
+async function converged(pages, ...parts) {
+  for (const page of pages) await waitSynced(page, contains(...parts));
+  const first = await textOf(pages[0]);
+  for (const page of pages.slice(1)) await waitSynced(page, `text === ${JSON.stringify(first)}`);
+  return first;
+}
+
+const scenarios = {
+  // Two users type at once at different places; both edits survive, a third
+  // user (over the HTTP gateway) sees the result; each sees the other.
+  async 'two-users'(browser) {
+    const a = await openEditor(browser, 'shared ✍️');
+    await seed(a.page, SEED);
+    const b = await openEditor(browser, 'shared ✍️');
+    await waitSynced(b.page, `text === ${JSON.stringify(SEED)}`);
+    await Promise.all([typeAt(a.page, 0, FROM_A), typeAt(b.page, SEED.length - 1, FROM_B)]);
+    const text = await converged([a.page, b.page], FROM_A, FROM_B);
+    assert.equal(text, FROM_A + SEED.slice(0, -1) + FROM_B + '\n');
+    // Presence: each page lists the other's client id and shows its caret.
+    const idA = await a.page.evaluate(() => window.diffsync.client.clientId);
+    const idB = await b.page.evaluate(() => window.diffsync.client.clientId);
+    await a.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`) &&
+      document.querySelector(`.peer-caret[data-peer="${id}"]`), idB);
+    await b.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`) &&
+      document.querySelector(`.peer-caret[data-peer="${id}"]`), idA);
+    // B's caret is after its edit; A sees it there.
+    const caretB = (await selectionOf(b.page)).head;
+    assert.equal(caretB, text.indexOf(FROM_B) + FROM_B.length);
+    await a.page.waitForFunction(([id, pos]) => window.diffsync.client.peers.some(
+      (p) => p.id === id && p.head === pos), [idB, caretB]);
+    mkdirSync(artifacts, { recursive: true });
+    await a.page.screenshot({ path: path.join(artifacts, 'two-users-a.png') });
+    await b.page.screenshot({ path: path.join(artifacts, 'two-users-b.png') });
+    const c = await openEditor(browser, 'shared ✍️', '?transport=http');
+    await waitSynced(c.page, `text === ${JSON.stringify(text)}`);
+    assert.equal(await c.page.evaluate(() => window.diffsync.client.mode), 'http');
+    // The document list offers what this browser opened.
+    await c.page.goto(serverUrl);
+    await c.page.waitForSelector(`#documents a[href="/d/${encodeURIComponent('shared ✍️')}"]`);
+    await b.context.close();
+    // B left: A no longer lists it.
+    await a.page.waitForFunction((id) => !document.querySelector(`#peers [data-peer="${id}"]`), idB);
+  },
+
+  // While A types before it, B's caret stays inside its word, and B's view
+  // does not move.
+  async cursor(browser) {
+    const lines = Array.from({ length: 60 }, (_, i) => `line ${i} 🙂 行`).join('\n');
+    const text = lines + '\nthe quick brown fox\n';
+    const a = await openEditor(browser, 'cursor');
+    await seed(a.page, text);
+    const b = await openEditor(browser, 'cursor');
+    await waitSynced(b.page, `text === ${JSON.stringify(text)}`);
+    const word = text.indexOf('brown');
+    await b.page.evaluate((pos) => {
+      const { view } = window.diffsync;
+      view.focus();
+      view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
+    }, word + 2);
+    const before = await b.page.evaluate((pos) => window.diffsync.view.coordsAtPos(pos).top, word + 2);
+    const typed = 'inserted above 🚀 上\n'.repeat(3);
+    await typeAt(a.page, 0, typed);
+    await typeAt(a.page, text.length + typed.length, 'tail ñ');
+    const after = await converged([a.page, b.page], typed, 'tail ñ');
+    const moved = after.indexOf('brown');
+    const caret = await selectionOf(b.page);
+    assert.deepEqual(caret, { anchor: moved + 2, head: moved + 2 }, 'B\'s caret left "brown"');
+    const top = await b.page.evaluate((pos) => window.diffsync.view.coordsAtPos(pos).top, caret.head);
+    assert.ok(Math.abs(top - before) < 2, `B's view jumped: the caret moved from y=${before} to y=${top}`);
+  },
+
+  // A goes offline and edits; B edits; A comes back: both edits are kept.
+  async offline(browser) {
+    const a = await openEditor(browser, 'offline 📴');
+    await seed(a.page, SEED);
+    const b = await openEditor(browser, 'offline 📴');
+    await waitSynced(b.page, `text === ${JSON.stringify(SEED)}`);
+    await a.context.setOffline(true);
+    await a.page.waitForFunction(() => document.getElementById('status').dataset.state === 'offline');
+    await typeAt(a.page, 0, FROM_A);
+    await a.page.waitForFunction(() => document.getElementById('pending').dataset.pending === 'true');
+    await typeAt(b.page, SEED.length - 1, FROM_B);
+    await waitSynced(b.page, contains(FROM_B));
+    assert.ok(!(await textOf(b.page)).includes(FROM_A));
+    await a.context.setOffline(false);
+    const text = await converged([a.page, b.page], FROM_A, FROM_B);
+    assert.equal(text, FROM_A + SEED.slice(0, -1) + FROM_B + '\n');
+  },
+
+  // A reload while A's edits are unacknowledged (A's requests never reach
+  // the server) loses nothing: the page resumes from the saved state.
+  async reload(browser) {
+    const b = await openEditor(browser, 'reload');
+    await seed(b.page, SEED);
+    const context = await browser.newContext();
+    context.setDefaultTimeout(TIMEOUT);
+    let forward = true;
+    await context.routeWebSocket(/\/ws$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (forward) server.send(message);
+      });
+    });
+    const page = await context.newPage();
+    await page.goto(`${serverUrl}d/reload`);
+    await waitSynced(page, `text === ${JSON.stringify(SEED)}`);
+    forward = false;
+    await typeAt(page, 0, FROM_A);
+    await page.waitForFunction(() => window.diffsync.client.pending &&
+      window.diffsync.client.doc.stack.length > 0);
+    await typeAt(b.page, SEED.length - 1, FROM_B);
+    await waitSynced(b.page, contains(FROM_B));
+    assert.ok(!(await textOf(b.page)).includes(FROM_A), 'A\'s edit reached the server');
+    forward = true;
+    await page.reload();
+    const text = await converged([page, b.page], FROM_A, FROM_B);
+    assert.equal(text, FROM_A + SEED.slice(0, -1) + FROM_B + '\n');
+  },
+};
+
+const run = scenarios[scenario];
+if (!run) {
+  console.error(`unknown scenario "${scenario}"; one of: ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+try {
+  await run(browser);
+  console.log(`${scenario}: ok`);
+} catch (e) {
+  console.error(`${scenario}: FAILED\n${e.stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

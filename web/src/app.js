@@ -1,0 +1,238 @@
+// The page diffsyncd serves: the document list at `/`, the collaborative
+// editor (CodeMirror 6) at `/d/<name>`. The editor's text is the client's
+// text; remote edits are dispatched as CodeMirror changes, so the local
+// selection and the others' cursors map through them and the view stays put.
+import { basicSetup } from 'codemirror';
+import { Annotation, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
+import { Decoration, EditorView, WidgetType } from '@codemirror/view';
+import { SyncClient, opsToChanges } from './diffsync-client.js';
+
+const RECENT_KEY = 'diffsync:recent';
+const remote = Annotation.define();
+
+function recentDocuments() {
+  try {
+    const list = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]');
+    return Array.isArray(list) ? list.filter((n) => typeof n === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function remember(name) {
+  const list = [name, ...recentDocuments().filter((n) => n !== name)].slice(0, 50);
+  localStorage.setItem(RECENT_KEY, JSON.stringify(list));
+}
+
+function documentUrl(name) {
+  return '/d/' + encodeURIComponent(name);
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  node.append(...children);
+  return node;
+}
+
+function showList(root) {
+  const input = element('input', { id: 'new-name', name: 'name', required: '', placeholder: 'document name', autofocus: '' });
+  input.value = 'notes-' + Math.random().toString(36).slice(2, 7);
+  const form = element('form', { id: 'new-document' }, input, element('button', { type: 'submit' }, 'Open'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    if (name) location.assign(documentUrl(name));
+  });
+  const recent = recentDocuments();
+  const list = element('ul', { id: 'documents' });
+  for (const name of recent) {
+    list.append(element('li', {}, element('a', { href: documentUrl(name) }, name)));
+  }
+  root.append(
+    element('h1', {}, 'DiffSync'),
+    element('p', {}, 'Open or create a document; everyone at the same address edits it together.'),
+    form,
+    element('h2', {}, 'Opened in this browser'),
+    recent.length ? list : element('p', { class: 'muted' }, 'none yet'),
+  );
+}
+
+const COLORS = ['#d33682', '#268bd2', '#859900', '#cb4b16', '#6c71c4', '#2aa198', '#b58900'];
+function colorOf(id) {
+  let hash = 0;
+  for (const c of id) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+  return COLORS[hash % COLORS.length];
+}
+
+class PeerCaret extends WidgetType {
+  constructor(id) {
+    super();
+    this.id = id;
+  }
+  eq(other) {
+    return other.id === this.id;
+  }
+  toDOM() {
+    const caret = element('span', { class: 'peer-caret', 'data-peer': this.id });
+    caret.style.borderColor = colorOf(this.id);
+    const label = element('span', { class: 'peer-label' }, this.id);
+    label.style.background = colorOf(this.id);
+    caret.append(label);
+    return caret;
+  }
+  ignoreEvent() {
+    return true;
+  }
+}
+
+const setPeers = StateEffect.define();
+// The others' selections as decorations, mapped through every change (ours
+// included) until the server sends newer ones.
+const peersField = StateField.define({
+  create: () => Decoration.none,
+  update(decorations, tr) {
+    decorations = decorations.map(tr.changes);
+    for (const effect of tr.effects) {
+      if (!effect.is(setPeers)) continue;
+      const length = tr.state.doc.length;
+      const ranges = [];
+      for (const peer of effect.value) {
+        const head = Math.min(peer.head, length);
+        const anchor = Math.min(peer.anchor, length);
+        const from = Math.min(anchor, head);
+        const to = Math.max(anchor, head);
+        if (from < to) {
+          ranges.push(Decoration.mark({
+            class: 'peer-selection',
+            attributes: { style: `background: ${colorOf(peer.id)}33` },
+          }).range(from, to));
+        }
+        ranges.push(Decoration.widget({ widget: new PeerCaret(peer.id), side: 1 }).range(head));
+      }
+      decorations = Decoration.set(ranges, true);
+    }
+    return decorations;
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
+
+// True if this tab may own the document's saved state: two tabs sharing it
+// would be one client sending two different edit streams. The lock is held
+// while the page lives; a page being reloaded may still hold it for a
+// moment, so it is waited for a little.
+function ownSavedState(name) {
+  if (!navigator.locks) return Promise.resolve(true);
+  const signal = AbortSignal.timeout(2000);
+  return new Promise((resolve) => {
+    navigator.locks.request(`diffsync:${name}`, { signal }, () => {
+      resolve(true);
+      return new Promise(() => {});
+    }).catch(() => resolve(false));
+  });
+}
+
+async function showEditor(root, name) {
+  remember(name);
+  document.title = `${name} — DiffSync`;
+  const status = element('span', { id: 'status', 'data-state': 'offline' }, 'offline');
+  const pending = element('span', { id: 'pending' }, '');
+  const peers = element('ul', { id: 'peers' });
+  const conflicts = element('ul', { id: 'conflicts' });
+  const host = element('div', { id: 'editor' });
+  root.append(
+    element('header', {},
+      element('a', { href: '/', class: 'home' }, 'DiffSync'),
+      element('h1', { id: 'doc-name' }, name),
+      status, pending, peers),
+    conflicts,
+    host,
+  );
+
+  const params = new URLSearchParams(location.search);
+  const client = new SyncClient({
+    server: location.origin,
+    document: name,
+    storage: (await ownSavedState(name)) ? localStorage : null,
+    transport: params.get('transport') ?? 'auto',
+  });
+
+  const view = new EditorView({
+    parent: host,
+    state: EditorState.create({
+      doc: client.text,
+      extensions: [
+        basicSetup,
+        EditorView.lineWrapping,
+        peersField,
+        EditorView.updateListener.of((update) => {
+          const local = update.transactions.some((tr) => tr.docChanged && !tr.annotation(remote));
+          if (local) client.setText(update.state.doc.toString());
+          if (update.selectionSet || update.docChanged) {
+            const main = update.state.selection.main;
+            client.setCursor(main.anchor, main.head);
+          }
+          showPending();
+        }),
+      ],
+    }),
+  });
+
+  function showPending() {
+    pending.textContent = client.pending ? 'unsaved changes' : 'all changes synced';
+    pending.dataset.pending = String(client.pending);
+  }
+
+  client.on('state', (state) => {
+    status.textContent = state;
+    status.dataset.state = state;
+    showPending();
+  });
+  client.on('remote', ({ ops }) => {
+    for (const change of ops) {
+      // Dispatched as changes (not a new document): CodeMirror maps our
+      // selection through them. The text at the top of the view stays
+      // where it is on screen, however much changed above it.
+      const changes = view.state.changes(opsToChanges(change));
+      view.dispatch({
+        changes,
+        effects: view.scrollSnapshot().map(changes),
+        // Others' edits are not ours to undo.
+        annotations: [remote.of(true), Transaction.addToHistory.of(false)],
+      });
+    }
+    if (view.state.doc.toString() !== client.text) {
+      // Cannot happen while every local change reaches the client first;
+      // if it ever does, the client's text is the truth.
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: client.text }, annotations: remote.of(true) });
+    }
+    showPending();
+  });
+  client.on('peers', (list) => {
+    view.dispatch({ effects: setPeers.of(list) });
+    peers.replaceChildren(...list.map((p) => {
+      const item = element('li', { 'data-peer': p.id }, p.id);
+      item.style.borderColor = colorOf(p.id);
+      return item;
+    }));
+  });
+  client.on('conflict', (c) => {
+    conflicts.append(element('li', {}, `Not applied (edited by someone else meanwhile): ${c.hunk || c.reason}`));
+  });
+  client.on('error', (e) => console.warn(`diffsync: ${e.code}: ${e.text}`));
+
+  client.start();
+  const main = view.state.selection.main;
+  client.setCursor(main.anchor, main.head);
+  showPending();
+  view.focus();
+  window.diffsync = { client, view };
+}
+
+const root = document.getElementById('app');
+const path = location.pathname;
+if (path.startsWith('/d/') && path.length > 3) {
+  showEditor(root, decodeURIComponent(path.slice(3)));
+} else {
+  showList(root);
+}
