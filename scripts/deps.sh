@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages DiffSync builds and tests with. Idempotent: does
 # nothing (and needs no network) when everything is already installed.
-# Usage: scripts/deps.sh [--fuzz]   (--fuzz adds clang and its fuzzer runtime)
+# Usage: scripts/deps.sh [--fuzz] [--browser]   (--fuzz adds clang and its
+# fuzzer runtime; --browser adds Chromium, with emoji and CJK fonts for its
+# screenshots, for the browser editor's tests)
 set -euo pipefail
 
 packages=(
@@ -11,12 +13,16 @@ packages=(
   zlib1g-dev libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   python3-pytest python3-websocket
 )
-if [[ "${1:-}" == "--fuzz" ]]; then
-  packages+=(clang-14 libclang-rt-14-dev)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    --browser) packages+=(chromium fonts-noto-color-emoji fonts-wqy-zenhei) ;;
+    *) echo "deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
-# Node.js and npm (end-to-end tests drive MobWrite's own client): usually
-# present; Debian's packages otherwise.
+# Node.js and npm (the browser editor's bundle; end-to-end tests drive
+# MobWrite's own client): usually present; Debian's packages otherwise.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi

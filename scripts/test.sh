@@ -5,7 +5,7 @@
 # Environment: DIFFSYNC_FUZZ_SECONDS (default 20; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh --fuzz
+scripts/deps.sh --fuzz --browser
 scripts/build.sh -DDIFFSYNC_WERROR=ON -DDIFFSYNC_BUILD_TESTS=ON -DDIFFSYNC_BUILD_BENCH=ON
 fuzz_seconds="${DIFFSYNC_FUZZ_SECONDS:-20}"
 if [[ "$fuzz_seconds" != 0 ]]; then
