@@ -449,6 +449,7 @@ export class SyncClient {
     }
     for (const error of message.errors) this.emit('error', error);
     if (block) {
+      if (!push) this.backoff = 500;
       const effects = this.doc.handleReply(block);
       this.save();
       if (effects.changes.length > 0) {
@@ -463,7 +464,10 @@ export class SyncClient {
     this.setState('connected');
     if (this.again || !this.doc.synced) {
       this.again = false;
-      this.schedule(0);
+      // A reply without our block (the server refused the whole request,
+      // e.g. x:store) is retried with backoff, not at once.
+      this.schedule(block ? 0 : this.backoff);
+      if (!block) this.backoff = Math.min(this.backoff * 2, 10000);
     } else if (this.mode === 'http') {
       this.timers.poll = setTimeout(() => this.cycle(), HTTP_POLL_MS);
     }
