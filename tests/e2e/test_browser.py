@@ -1,7 +1,7 @@
 """The browser editor in real headless Chromium (browser/scenarios.mjs,
 driven by playwright-core from web/node_modules) against a diffsyncd this
 test starts: two users typing at once, cursor stability, offline editing,
-a reload with unacknowledged edits. Screenshots of the two-user case go to
+a reload with unacknowledged edits, a conflict told to the user. Screenshots of the two-user case go to
 <build>/browser-artifacts/ (the build directory of $DIFFSYNCD)."""
 
 import os
@@ -25,7 +25,7 @@ def artifact_dir():
 
 
 @pytest.mark.parametrize("scenario", ["two-users", "cursor", "offline",
-                                      "reload"])
+                                      "reload", "conflict"])
 def test_browser(diffsyncd, scenario):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail("no Chromium at %s (scripts/deps.sh installs it)" % CHROMIUM)

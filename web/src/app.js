@@ -5,7 +5,7 @@
 import { basicSetup } from 'codemirror';
 import { Annotation, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
 import { Decoration, EditorView, WidgetType } from '@codemirror/view';
-import { SyncClient, opsToChanges } from './diffsync-client.js';
+import { SyncClient, hunkEdits, opsToChanges } from './diffsync-client.js';
 
 const RECENT_KEY = 'diffsync:recent';
 const remote = Annotation.define();
@@ -217,7 +217,14 @@ async function showEditor(root, name) {
     }));
   });
   client.on('conflict', (c) => {
-    conflicts.append(element('li', {}, `Not applied (edited by someone else meanwhile): ${c.hunk || c.reason}`));
+    let what = c.reason;
+    try {
+      const { deleted, inserted } = hunkEdits(c.hunk);
+      what = inserted ? `“${inserted}”${deleted ? ` in place of “${deleted}”` : ''}` : `deleting “${deleted}”`;
+    } catch {
+      // An undecodable hunk: the reason code says enough.
+    }
+    conflicts.append(element('li', {}, `Not applied, someone else changed that text first: ${what}`));
   });
   client.on('error', (e) => console.warn(`diffsync: ${e.code}: ${e.text}`));
 

@@ -320,6 +320,16 @@ export function decodeMessage(text) {
   return message;
 }
 
+// What a hunk in patch text (a c: line's) deleted and inserted, decoded.
+export function hunkEdits(patch) {
+  const edits = { deleted: '', inserted: '' };
+  for (const line of patch.split('\n')) {
+    if (line.startsWith('-')) edits.deleted += decodeText(line.slice(1));
+    else if (line.startsWith('+')) edits.inserted += decodeText(line.slice(1));
+  }
+  return edits;
+}
+
 // `m:peer-cursor:ANCHOR:HEAD:ID` values of a block, as {id, anchor, head}.
 export function peerCursors(block) {
   const peers = [];

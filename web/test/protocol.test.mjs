@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  DocumentSync, applyOps, decodeMessage, diffOps, encodeText, fromDelta, mapPosition, opsToChanges,
+  DocumentSync, applyOps, decodeMessage, diffOps, encodeText, fromDelta, hunkEdits, mapPosition, opsToChanges,
   toDelta, transform,
 } from '../src/diffsync-client.js';
 
@@ -83,6 +83,8 @@ test('decoding a reply with peer cursors, conflicts and errors', () => {
   assert.deepEqual(block.errors, [{ code: 'too-large', text: 'too big' }]);
   assert.deepEqual(block.metadata, [{ key: 'peer-cursor', value: '2:3:q9y:.-abc' }, { key: 'push', value: '' }]);
   assert.throws(() => decodeMessage('d:1:=1\n\n'), /before any F line/);
+  assert.deepEqual(hunkEdits('@@ -1,8 +1,9 @@\n a \n-beta\n+B%C3%8ATA %F0%9F%85%B0\n  ga\n'),
+    { deleted: 'beta', inserted: 'BÊTA 🅰' });
 });
 
 test('a client joins, edits, merges a server edit into what it typed, and resyncs', () => {

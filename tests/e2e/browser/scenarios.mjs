@@ -186,6 +186,48 @@ const scenarios = {
   },
 };
 
+// Both replace the same word; B's reaches the server first, so A's is
+// dropped, A is told, and both end with B's.
+scenarios.conflict = async (browser) => {
+  const b = await openEditor(browser, 'conflict');
+  await seed(b.page, SEED);
+  const context = await browser.newContext();
+  context.setDefaultTimeout(TIMEOUT);
+  let held = null;
+  await context.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      if (held) held.push(() => server.send(message));
+      else server.send(message);
+    });
+  });
+  const page = await context.newPage();
+  await page.goto(`${serverUrl}d/conflict`);
+  await waitSynced(page, `text === ${JSON.stringify(SEED)}`);
+  const word = SEED.indexOf('beta');
+  // One input event each (as a paste or an IME commit): one edit.
+  const replace = async (p, text) => {
+    await p.evaluate((at) => {
+      const { view } = window.diffsync;
+      view.focus();
+      view.dispatch({ selection: { anchor: at, head: at + 4 } });
+    }, word);
+    await p.keyboard.insertText(text);
+  };
+  held = [];
+  await replace(page, 'BÊTA 🅰');
+  await page.waitForFunction(() => window.diffsync.client.doc.stack.length > 0 &&
+    window.diffsync.client.doc.shadow.includes('🅰'));
+  await replace(b.page, 'ベータ');
+  await waitSynced(b.page, contains('ベータ'));
+  const release = held;
+  held = null;
+  for (const send of release) send();
+  const text = await converged([page, b.page], 'ベータ');
+  assert.equal(text, SEED.replace('beta', 'ベータ'));
+  await page.waitForFunction(() => document.querySelector('#conflicts li')?.textContent.includes('🅰'));
+};
+
 const run = scenarios[scenario];
 if (!run) {
   console.error(`unknown scenario "${scenario}"; one of: ${Object.keys(scenarios).join(', ')}`);
