@@ -190,6 +190,7 @@ export class SyncClient {
     this.inFlight = false;
     this.again = false;
     this.cursor = null;
+    this.sentCursor = null;
     this.peers = [];
     this.backoff = 500;
     this.timers = {};
@@ -381,6 +382,7 @@ export class SyncClient {
     // The cursor is in our text, which is the shadow after a delta request.
     if (this.cursor && this.doc.deltaOk && this.doc.shadow === this.doc.text) {
       lines.push(`m:cursor:${this.cursor.anchor}:${this.cursor.head}`);
+      this.sentCursor = this.cursor;
     }
     this.save();
     const request = lines.join('\n') + '\n\n';
@@ -462,6 +464,8 @@ export class SyncClient {
       if (effects.resync || push) this.again = true;
     }
     this.setState('connected');
+    // A cursor not sent yet (the join carries none) makes us present.
+    if (this.cursor && this.cursor !== this.sentCursor) this.again = true;
     if (this.again || !this.doc.synced) {
       this.again = false;
       // A reply without our block (the server refused the whole request,

@@ -81,12 +81,14 @@ const scenarios = {
     await seed(a.page, SEED);
     const b = await openEditor(browser, 'shared ✍️');
     await waitSynced(b.page, `text === ${JSON.stringify(SEED)}`);
+    const idA = await a.page.evaluate(() => window.diffsync.client.clientId);
+    const idB = await b.page.evaluate(() => window.diffsync.client.clientId);
+    // B is present as soon as it opened the document, before typing.
+    await a.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`), idB);
     await Promise.all([typeAt(a.page, 0, FROM_A), typeAt(b.page, SEED.length - 1, FROM_B)]);
     const text = await converged([a.page, b.page], FROM_A, FROM_B);
     assert.equal(text, FROM_A + SEED.slice(0, -1) + FROM_B + '\n');
     // Presence: each page lists the other's client id and shows its caret.
-    const idA = await a.page.evaluate(() => window.diffsync.client.clientId);
-    const idB = await b.page.evaluate(() => window.diffsync.client.clientId);
     await a.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`) &&
       document.querySelector(`.peer-caret[data-peer="${id}"]`), idB);
     await b.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`) &&
