@@ -7,13 +7,12 @@
 //   diffsync_file_trace --server http://127.0.0.1:8080 --every 100
 //       [--transport ws|http]
 //       [--trace ../shared/data/traces/sequential/automerge-paper.json.gz]
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
-
-#include <CLI/CLI.hpp>
 
 #include "diffsync/client/file_sync.h"
 #include "diffsync/client/http_gateway.h"
@@ -39,8 +38,10 @@ int main(int argc, char** argv) {
                            "/traces/sequential/automerge-paper.json.gz";
   int every = 100;
   std::string transport = "ws";
-  CLI::App app{"diffsync_file_trace: an editing trace typed into a synced file"};
-  app.add_option("--server", server, "http://HOST:PORT of a diffsyncd")->required();
+  CLI::App app{
+      "diffsync_file_trace: an editing trace typed into a synced file"};
+  app.add_option("--server", server, "http://HOST:PORT of a diffsyncd")
+      ->required();
   app.add_option("--trace", trace_path);
   app.add_option("--every", every, "Keystrokes per save and sync")
       ->check(CLI::PositiveNumber);
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
     auto report = (*sync)->SyncOnce();
     if (!report.ok() || !report->online) {
       std::cerr << "sync failed: "
-                << (report.ok() ? "offline" : report.status().ToString()) << "\n";
+                << (report.ok() ? "offline" : report.status().ToString())
+                << "\n";
       return false;
     }
     ++syncs;
@@ -108,10 +110,9 @@ int main(int argc, char** argv) {
   request.documents.back().client_id = "reader-" + dir.filename().string();
   auto gateway = diffsync::client::HttpGateway::Parse(server);
   auto exchanged = gateway->ExchangeMessage(request, std::chrono::seconds(30));
-  const bool equal =
-      exchanged.ok() && !exchanged->reply.documents.empty() &&
-      reader.HandleReply(exchanged->reply.documents[0]).ok() &&
-      reader.text().Equals(trace->end_content);
+  const bool equal = exchanged.ok() && !exchanged->reply.documents.empty() &&
+                     reader.HandleReply(exchanged->reply.documents[0]).ok() &&
+                     reader.text().Equals(trace->end_content);
   std::cout << "transport " << transport << "\n"
             << "trace " << trace_path << ": " << trace->txn_ends.size()
             << " keystrokes, a save and sync every " << every << "\n"

@@ -111,7 +111,8 @@ struct Output {
   void Line() {
     if (!tty) return;
     std::cerr << "\r\033[K" << client::ToString(state);
-    if (state == ConnectionState::kConnected) std::cerr << " (" << transport << ")";
+    if (state == ConnectionState::kConnected)
+      std::cerr << " (" << transport << ")";
     std::cerr << " | last sync " << last_sync << " | pending edits " << pending
               << " | sent " << sent << " B, received " << received << " B"
               << std::flush;
@@ -134,7 +135,8 @@ struct Output {
       }
       if (events) {
         std::cout << "{\"online\":false,\"file_written\":false,"
-                     "\"pending_edits\":" << pending
+                     "\"pending_edits\":"
+                  << pending
                   << ",\"dropped_hunks\":0,\"push\":false,\"transport\":\"\"}"
                   << std::endl;
       }
@@ -165,8 +167,10 @@ struct Output {
                 << ",\"transport\":\"" << via << "\"}" << std::endl;
     }
     for (const std::string& hunk : r.dropped_hunks) {
-      Tell("an edit of yours lost to another client's edit of the same text "
-           "and was not applied:\n" + hunk);
+      Tell(
+          "an edit of yours lost to another client's edit of the same text "
+          "and was not applied:\n" +
+          hunk);
     }
     for (const std::string& e : r.errors) Tell(e);
     sent += r.bytes_sent;

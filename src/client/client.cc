@@ -125,8 +125,8 @@ Result<std::unique_ptr<Client>> Client::OpenWith(
     }
     state.server_url = url->gateway.url();
     state.document = options.document;
-    state.client_id = options.client_id.empty() ? NewClientId("client")
-                                                : options.client_id;
+    state.client_id =
+        options.client_id.empty() ? NewClientId("client") : options.client_id;
     state.file_path = options.local_path;
     doc.emplace(options.document, options.engine);
     state.client = doc->SaveState();
@@ -189,8 +189,8 @@ Status Client::SaveIfEdited() { return dirty_ ? Save() : Status::Ok(); }
 
 milliseconds Client::Jittered(milliseconds delay) {
   std::uniform_real_distribution<double> factor(1 - kJitter, 1 + kJitter);
-  return milliseconds(static_cast<int64_t>(
-      static_cast<double>(delay.count()) * factor(rng_)));
+  return milliseconds(
+      static_cast<int64_t>(static_cast<double>(delay.count()) * factor(rng_)));
 }
 
 void Client::SetState(ConnectionState state, const Status& detail) {
@@ -363,7 +363,8 @@ Status Client::HandleMessage(const std::string& wire) {
   for (const engine::DocumentBlock& block : message->documents) {
     if (block.document != doc_.document()) continue;
     Result<engine::ReplyEffects> fx = doc_.HandleReply(block);
-    if (!fx.ok()) return fx.status().WithContext("the reply of " + active_->url());
+    if (!fx.ok())
+      return fx.status().WithContext("the reply of " + active_->url());
     for (engine::ChangeSet& c : fx->text_changes) {
       if (!c.IsIdentity()) change.changes.push_back(std::move(c));
     }

@@ -49,10 +49,9 @@ Result<std::unique_ptr<FileSync>> FileSync::Open(FileSyncOptions options) {
   const fs::path file = fs::absolute(options.file, ec);
   if (ec) return Status::InvalidArgument(options.file + ": " + ec.message());
   if (options.state_path.empty()) {
-    options.state_path =
-        (file.parent_path() / ".diffsync" /
-         (file.filename().string() + ".state.json"))
-            .string();
+    options.state_path = (file.parent_path() / ".diffsync" /
+                          (file.filename().string() + ".state.json"))
+                             .string();
   }
   std::unique_ptr<FileSync> sync(new FileSync(options));
   FileSync* self = sync.get();
@@ -90,8 +89,10 @@ Status FileSync::ReadLocal() {
   if (!file->has_value()) {
     if (client_->joined()) {
       return Status::FailedPrecondition(
-          options_.file + " was deleted; nothing was sent. Its last synced "
-          "text is kept in " + options_.state_path +
+          options_.file +
+          " was deleted; nothing was sent. Its last synced "
+          "text is kept in " +
+          options_.state_path +
           " (restore the file to go on, or remove the state to start over)");
     }
     // Not created yet: the document's text goes there.
@@ -136,8 +137,8 @@ Status FileSync::WriteBack() {
     merged = std::move(applied->text);
     if (Status s = client_->SetText(merged); !s.ok()) return s;
   }
-  if (Status s = WriteFileAtomically(options_.file, merged,
-                                     ModeOf(options_.file));
+  if (Status s =
+          WriteFileAtomically(options_.file, merged, ModeOf(options_.file));
       !s.ok()) {
     return s;
   }

@@ -89,14 +89,13 @@ Result<ServerUrl> ParseServerUrl(std::string_view url) {
   }
   // A ws:// URL reads as the http:// one of the same host and port.
   const std::string_view rest = url.substr(ws ? kWs.size() : kHttp.size());
-  Result<HttpGateway> as_http = HttpGateway::Parse(std::string(kHttp) +
-                                                   std::string(rest));
+  Result<HttpGateway> as_http =
+      HttpGateway::Parse(std::string(kHttp) + std::string(rest));
   if (!as_http.ok()) {
     if (!ws) return as_http.status();
-    return Status::InvalidArgument("server URL \"" + std::string(url) +
-                                   "\" is not a usable ws:// URL (" +
-                                   std::string(as_http.status().message()) +
-                                   ")");
+    return Status::InvalidArgument(
+        "server URL \"" + std::string(url) + "\" is not a usable ws:// URL (" +
+        std::string(as_http.status().message()) + ")");
   }
   ServerUrl out{.host = as_http->host(),
                 .port = as_http->port(),

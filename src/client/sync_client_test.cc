@@ -2,8 +2,6 @@
 // transports on a fake clock: no sockets, no sleeps. The fake network can
 // be down, hold requests (so a push crosses one), swallow them (a server
 // that never answers) or refuse the WebSocket (so the client falls back).
-#include "diffsync/client/client.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <utility>
 
 #include "common/test_seed.h"
+#include "diffsync/client/client.h"
 #include "diffsync/engine/server.h"
 #include "diffsync/engine/store.h"
 
@@ -33,7 +32,7 @@ struct FakeServer {
   // Requests wait for Release(): all, or those of one transport.
   bool hold = false;
   FakeTransport* hold_from = nullptr;
-  bool swallow = false;           // Requests vanish unanswered.
+  bool swallow = false;  // Requests vanish unanswered.
   std::vector<FakeTransport*> transports;
   std::vector<std::pair<FakeTransport*, std::string>> held;
   // Replies to this transport wait for ReleaseReplies() (pushes do not), as
@@ -224,9 +223,9 @@ std::unique_ptr<TestClient> Start(FakeServer& net,
   events.on_error = [self](const Status& e) {
     self->errors.push_back(e.message());
   };
-  Result<std::unique_ptr<Client>> client = Client::OpenWith(
-      std::move(options), std::move(events), std::move(ws), std::move(http),
-      net.clock);
+  Result<std::unique_ptr<Client>> client =
+      Client::OpenWith(std::move(options), std::move(events), std::move(ws),
+                       std::move(http), net.clock);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
   if (client.ok()) t->client = std::move(*client);
   return t;
@@ -297,9 +296,8 @@ TEST(ClientTest, AnEditReachesAnIdleClientByPushWithItsCursorMapped) {
   ASSERT_TRUE(PollUntil(*b, [&] { return b->ws->sent > b_sent; }));
   ASSERT_TRUE((*a)->Replace(11, 0, "!").ok());
   ASSERT_TRUE(*(*a)->SyncNow());
-  ASSERT_TRUE(PollUntil(*b, [&] {
-    return (*b)->text().ToString() == "Hello world!";
-  }));
+  ASSERT_TRUE(
+      PollUntil(*b, [&] { return (*b)->text().ToString() == "Hello world!"; }));
   EXPECT_EQ((*b)->pushes_applied(), 2);
 }
 
@@ -319,7 +317,7 @@ TEST(ClientTest, APushThatCrossesARequestIsIgnoredAndNothingIsLost) {
   ASSERT_EQ(net.held.size(), 1u);
   ASSERT_TRUE((*a)->Replace(0, 0, "zero ").ok());
   ASSERT_TRUE(*(*a)->SyncNow());  // Pushed to b.
-  net.Release();  // b now holds the push, then its reply.
+  net.Release();                  // b now holds the push, then its reply.
 
   // Polling alone brings b the news the ignored push carried (the server
   // pushes no more until b's next request, so b must make one), and a
@@ -328,9 +326,8 @@ TEST(ClientTest, APushThatCrossesARequestIsIgnoredAndNothingIsLost) {
     return (*b)->text().ToString() == "zero one two three" && (*b)->in_sync();
   }));
   EXPECT_EQ((*b)->pushes_ignored(), 1);
-  ASSERT_TRUE(PollUntil(*a, [&] {
-    return (*a)->text().ToString() == "zero one two three";
-  }));
+  ASSERT_TRUE(PollUntil(
+      *a, [&] { return (*a)->text().ToString() == "zero one two three"; }));
   EXPECT_EQ(net.Text("doc"), "zero one two three");
 }
 
@@ -358,17 +355,16 @@ TEST(ClientTest, APushAheadOfADelayedReplyIsIgnoredAndItsNewsFetched) {
     return (*b)->text().ToString() == "zero one two three" && (*b)->in_sync();
   }));
   EXPECT_EQ((*b)->pushes_ignored(), 1);
-  ASSERT_TRUE(PollUntil(*a, [&] {
-    return (*a)->text().ToString() == "zero one two three";
-  }));
+  ASSERT_TRUE(PollUntil(
+      *a, [&] { return (*a)->text().ToString() == "zero one two three"; }));
 }
 
 TEST(ClientTest, AnUnreachableServerIsNotTriedOverHttp) {
   FakeServer net;
   net.up = false;
   auto c = Start(net);
-  ASSERT_TRUE(PollUntil(*c, [&] { return c->ws->connect_times.size() >= 3; },
-                        100));
+  ASSERT_TRUE(PollUntil(
+      *c, [&] { return c->ws->connect_times.size() >= 3; }, 100));
   EXPECT_TRUE(c->http->connect_times.empty());
   EXPECT_EQ(c->connection.back().second, "cannot reach fake-ws");
 }
@@ -379,8 +375,8 @@ TEST(ClientTest, ReconnectsWithExponentialBackoffAndJitter) {
   auto c = Start(net, Options(), /*with_fallback=*/false);
   ASSERT_TRUE((*c)->SetText("kept").ok());
   // Eight attempts while the server is down.
-  ASSERT_TRUE(PollUntil(*c, [&] { return c->ws->connect_times.size() >= 8; },
-                        200));
+  ASSERT_TRUE(PollUntil(
+      *c, [&] { return c->ws->connect_times.size() >= 8; }, 200));
   const std::vector<int64_t>& at = c->ws->connect_times;
   int64_t base = 500;
   for (size_t i = 1; i < 8; ++i) {
@@ -395,7 +391,8 @@ TEST(ClientTest, ReconnectsWithExponentialBackoffAndJitter) {
   EXPECT_EQ(c->connection.back().second, "cannot reach fake-ws");
 
   net.up = true;
-  ASSERT_TRUE(PollUntil(*c, [&] { return (*c)->in_sync(); }, 200));
+  ASSERT_TRUE(PollUntil(
+      *c, [&] { return (*c)->in_sync(); }, 200));
   EXPECT_EQ(net.Text("doc"), "kept");
   EXPECT_EQ((*c)->transport(), "ws");
 
@@ -444,9 +441,8 @@ TEST(ClientTest, FallsBackToHttpAndPollsWhenNoWebSocketOpens) {
   ASSERT_TRUE(*(*a)->SyncNow());
   // No push over HTTP: b sees it at its next poll, poll_interval later.
   const int64_t start = net.clock.NowMillis();
-  ASSERT_TRUE(PollUntil(*b, [&] {
-    return (*b)->text().ToString() == "polled";
-  }));
+  ASSERT_TRUE(
+      PollUntil(*b, [&] { return (*b)->text().ToString() == "polled"; }));
   const int64_t waited = net.clock.NowMillis() - start;
   EXPECT_GT(waited, 0);
   EXPECT_LE(waited, 2000);
@@ -542,9 +538,9 @@ TEST(ClientTest, AStateOfAnotherDocumentIsRefused) {
   }
   ClientOptions options = Options(path);
   options.document = "another";
-  Result<std::unique_ptr<Client>> c = Client::OpenWith(
-      options, {}, std::make_unique<FakeTransport>(net, true), nullptr,
-      net.clock);
+  Result<std::unique_ptr<Client>> c =
+      Client::OpenWith(options, {}, std::make_unique<FakeTransport>(net, true),
+                       nullptr, net.clock);
   EXPECT_EQ(c.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(c.status().message().find("document \"doc\""), std::string::npos);
 }

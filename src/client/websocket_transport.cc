@@ -1,10 +1,6 @@
 // The WebSocket transport: Beast's stream driven by an io_context of its
 // own, run by the calling thread only while a call waits, so that every wait
 // has a deadline and Interrupt can end it (a handler posted to the context).
-#include <chrono>
-#include <cstdint>
-#include <optional>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -12,6 +8,9 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
 
 #include "diffsync/client/transport.h"
 
@@ -27,8 +26,11 @@ using SteadyClock = std::chrono::steady_clock;
 class WebSocketTransport final : public Transport {
  public:
   explicit WebSocketTransport(const ServerUrl& url)
-      : host_(url.host), port_(url.port), path_(url.ws_path),
-        url_(url.ws_url()), timer_(io_) {}
+      : host_(url.host),
+        port_(url.port),
+        path_(url.ws_path),
+        url_(url.ws_url()),
+        timer_(io_) {}
   ~WebSocketTransport() override { Close(); }
 
   std::string_view name() const override { return "ws"; }
@@ -64,8 +66,8 @@ class WebSocketTransport final : public Transport {
     // A request is one small write answered by the server: no Nagle delay.
     ws_->next_layer().set_option(tcp::no_delay(true), ec);
     done = false;
-    ws_->set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) {
+    ws_->set_option(
+        websocket::stream_base::decorator([](websocket::request_type& req) {
           req.set(beast::http::field::user_agent, "diffsync");
         }));
     ws_->async_handshake(host_ + ":" + std::to_string(port_), path_,
@@ -85,8 +87,8 @@ class WebSocketTransport final : public Transport {
         return Status::FailedPrecondition("no WebSocket at " + url_ +
                                           " (the server declined)");
       }
-      return Status::Unavailable("no WebSocket handshake from " + url_ +
-                                 ": " + ec.message());
+      return Status::Unavailable("no WebSocket handshake from " + url_ + ": " +
+                                 ec.message());
     }
     ws_->text(true);
     connected_ = true;
@@ -127,8 +129,8 @@ class WebSocketTransport final : public Transport {
     }
     if (ec) {
       Close();
-      return Status::Unavailable("connection to " + url_ + " lost: " +
-                                 ec.message());
+      return Status::Unavailable("connection to " + url_ +
+                                 " lost: " + ec.message());
     }
     return Status::Ok();
   }

@@ -2,21 +2,21 @@
 // It runs the engine's client side (engine::ClientDocument) over a
 // WebSocket to diffsyncd's /ws, where the server pushes other clients' edits
 // as they happen, and falls back to MobWrite's HTTP gateway (polling) when
-// the server answers but offers no WebSocket (a plain MobWrite gateway). Edits made while the server cannot be
-// reached are kept, in memory and, with a state path, in the state file
-// (client/state_file.h, saved atomically before each request leaves, after
-// each answer, and before a Poll waits with local edits unsaved), so a
-// client killed while offline resumes with them.
+// the server answers but offers no WebSocket (a plain MobWrite gateway). Edits
+// made while the server cannot be reached are kept, in memory and, with a state
+// path, in the state file (client/state_file.h, saved atomically before each
+// request leaves, after each answer, and before a Poll waits with local edits
+// unsaved), so a client killed while offline resumes with them.
 //
 // The cycle (docs/PROTOCOL.md): at most one request in flight; its reply
 // acknowledges our edits and brings the server's. A push (a message carrying
 // m:push) that arrives while a request is in flight is ignored, as the
 // protocol requires, and another cycle follows the reply in case the reply
-// predates what the push carried; one that arrives while idle is applied like a reply and
-// acknowledged at once by the next request. A lost connection, or a request
-// unanswered within `timeout`, makes the client offline; it reconnects after
-// an exponential backoff with jitter (reset by the first answer), trying the
-// WebSocket first each time. Over HTTP it polls every `poll_interval`.
+// predates what the push carried; one that arrives while idle is applied like a
+// reply and acknowledged at once by the next request. A lost connection, or a
+// request unanswered within `timeout`, makes the client offline; it reconnects
+// after an exponential backoff with jitter (reset by the first answer), trying
+// the WebSocket first each time. Over HTTP it polls every `poll_interval`.
 //
 // Threading: the client does nothing on its own. One thread drives it by
 // calling Poll (or SyncNow) in a loop, and the events are called on that
@@ -132,10 +132,10 @@ struct ClientOptions {
   std::string client_id;
   // false: HTTP only (no WebSocket is tried).
   bool websocket = true;
-  // Use the HTTP gateway when no WebSocket can be opened.
+  // Use the HTTP gateway when the server answers without a WebSocket.
   bool http_fallback = true;
-  std::chrono::milliseconds timeout{10'000};        // Per connect and reply.
-  std::chrono::milliseconds poll_interval{2'000};   // Over HTTP only.
+  std::chrono::milliseconds timeout{10'000};       // Per connect and reply.
+  std::chrono::milliseconds poll_interval{2'000};  // Over HTTP only.
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{60'000};
   uint64_t seed = 0;  // Of the backoff's jitter; 0: random.
@@ -247,7 +247,7 @@ class Client {
   int64_t request_deadline_ = 0;
   int64_t request_bytes_ = 0;  // Of the request in flight.
   bool need_sync_ = true;
-  bool dirty_ = false;  // Edited since the last save.
+  bool dirty_ = false;           // Edited since the last save.
   int64_t sync_not_before_ = 0;  // After server errors: not at once.
   int64_t next_poll_ = 0;        // Over HTTP.
   int64_t next_attempt_ = 0;     // Reconnect, while offline.

@@ -40,7 +40,7 @@ namespace diffsync::client {
 
 struct FileSyncOptions {
   std::string file;
-  std::string server;    // http://HOST:PORT[/PATH]
+  std::string server;  // http://HOST:PORT[/PATH]
   std::string document;
   // Default: .diffsync/FILE_NAME.state.json beside the file.
   std::string state_path;
@@ -49,7 +49,7 @@ struct FileSyncOptions {
   // Between polls when only the HTTP gateway can be used.
   std::chrono::milliseconds poll_interval{2'000};
   bool websocket = true;  // false: HTTP gateway only.
-  // With websocket: use the HTTP gateway when no WebSocket can be opened.
+  // With websocket: use the HTTP gateway when the server answers without one.
   bool http_fallback = true;
   // Connection changes (see ClientEvents::on_connection).
   std::function<void(ConnectionState, const Status&)> on_connection;
@@ -89,7 +89,8 @@ class FileSync {
   // One step of a running sync: reads the file if it changed (or was never
   // read), then Client::Poll(max_wait). Returns the report of the reply or
   // push handled, if one was. Errors: SyncOnce's.
-  Result<std::optional<FileSyncReport>> Poll(std::chrono::milliseconds max_wait);
+  Result<std::optional<FileSyncReport>> Poll(
+      std::chrono::milliseconds max_wait);
   void Wake() { client_->Wake(); }
 
   const Client& client() const { return *client_; }
