@@ -20,10 +20,10 @@ constexpr int kMaxCycles = 4;
 constexpr size_t kMaxTold = 1024;
 constexpr double kJitter = 0.2;
 
-bool IsPush(const engine::Message& message) {
+bool HasMetadata(const engine::Message& message, std::string_view key) {
   for (const engine::DocumentBlock& block : message.documents) {
     for (const engine::Metadata& m : block.metadata) {
-      if (m.key == "push") return true;
+      if (m.key == key) return true;
     }
   }
   return false;
@@ -331,7 +331,10 @@ Status Client::HandleMessage(const std::string& wire) {
   if (!message.ok()) {
     return message.status().WithContext("a message from " + active_->url());
   }
-  const bool push = IsPush(*message);
+  // Others' selections only (m:presence): nothing to apply or answer; we
+  // send no cursor, so diffsyncd sends us none, but another server might.
+  if (HasMetadata(*message, "presence")) return Status::Ok();
+  const bool push = HasMetadata(*message, "push");
   if (push && in_flight_) {
     // Our request acknowledges what the push started from, so the server
     // rolls it back. Its news come with the reply, unless the push

@@ -359,6 +359,21 @@ TEST(ClientTest, APushAheadOfADelayedReplyIsIgnoredAndItsNewsFetched) {
       *a, [&] { return (*a)->text().ToString() == "zero one two three"; }));
 }
 
+TEST(ClientTest, APresenceBlockChangesNothingAndIsNotAnswered) {
+  FakeServer net;
+  auto c = Start(net);
+  ASSERT_TRUE((*c)->SetText("mine").ok());
+  ASSERT_TRUE(*(*c)->SyncNow());
+  const int sent = c->ws->sent;
+  c->ws->Deliver("F:1:doc\nm:peer-cursor:2:2:other\nm:push\nm:presence\n\n");
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+  EXPECT_EQ(c->ws->sent, sent);
+  EXPECT_EQ((*c)->pushes_applied(), 0);
+  EXPECT_EQ((*c)->text().ToString(), "mine");
+  EXPECT_TRUE((*c)->in_sync());
+}
+
 TEST(ClientTest, AnUnreachableServerIsNotTriedOverHttp) {
   FakeServer net;
   net.up = false;
