@@ -581,12 +581,12 @@ int Main(int argc, char** argv) {
                    "gateway at /scripts/q.py unless a path is given) or "
                    "ws://HOST:PORT[/PATH]")
       ->required();
+  sync->add_option("--doc", sync_args.doc, "Document name")->required();
   AddToken(*sync, sync_args.token);
   sync->add_option("--transport", sync_args.transport,
-                   "auto: a WebSocket, else the HTTP gateway; ws or http: "
-                   "only that one")
+                   "auto: a WebSocket, else (if the server declines one) the "
+                   "HTTP gateway; ws or http: only that one")
       ->check(CLI::IsMember({"auto", "ws", "http"}));
-  sync->add_option("--doc", sync_args.doc, "Document name")->required();
   sync->add_option("--state", sync_args.state,
                    "State file (default .diffsync/FILE.state.json beside FILE)");
   sync->add_flag("--once", sync_args.once,
@@ -599,7 +599,8 @@ int Main(int argc, char** argv) {
                    "Seconds to wait for the server")
       ->check(CLI::PositiveNumber);
   sync->add_flag("--events", sync_args.events,
-                 "Print one JSON line per sync step on stdout");
+                 "Print one JSON line per reply or push handled (and per "
+                 "lost connection) on stdout");
 
   try {
     app.parse(argc, argv);
