@@ -22,6 +22,20 @@ TEST(Config, DefaultsAreLocalAndDurable) {
   EXPECT_EQ(c->port, 8080);
   EXPECT_EQ(c->gateway_path, "/scripts/q.py");
   EXPECT_EQ(c->service.engine.view_expiry_millis, int64_t{7} * 24 * 3600 * 1000);
+  EXPECT_EQ(c->service.commit_gather, std::chrono::milliseconds(2));
+}
+
+TEST(Config, CommitGatherIsInMillisecondsAndBounded) {
+  Result<DaemonConfig> c = Parse({"--commit-gather-ms", "0.5"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->service.commit_gather, std::chrono::microseconds(500));
+  Result<DaemonConfig> off = Parse({"--commit-gather-ms", "0"});
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->service.commit_gather.count(), 0);
+  Result<DaemonConfig> bad = Parse({"--commit-gather-ms", "-1"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--commit-gather-ms"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(Config, FlagsAndTheTomlFileSetTheSameThings) {

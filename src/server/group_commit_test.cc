@@ -68,6 +68,29 @@ TEST_F(GroupCommitTest, BatchesStagedDuringACommitShareTheNextOne) {
   EXPECT_EQ(StoredText(durable_, "doc9"), "v");
 }
 
+TEST(GroupCommitGatherTest, ACommitWaitsForTheGatherUnlessStopping) {
+  GatedStore durable;
+  ManualExecutor executor;
+  int durable_waiters = 0;
+  {
+    // An hour: the second commit can only start early because the store
+    // is being destroyed.
+    GroupCommitStore staged(durable, executor.Post(), nullptr, nullptr,
+                            std::chrono::hours(1));
+    ASSERT_TRUE(staged.Commit(DocumentBatch("first", "x")).ok());
+    staged.WhenDurable([&](Status s) { durable_waiters += s.ok(); });
+    executor.RunUntil([&] { return durable_waiters == 1; });
+    EXPECT_EQ(durable.commits(), 1) << "an idle store commits at once";
+    ASSERT_TRUE(staged.Commit(DocumentBatch("second", "y")).ok());
+    executor.RunReady();
+    EXPECT_EQ(StoredText(durable, "second"), "<none>")
+        << "committed within the gather window";
+    EXPECT_EQ(StoredText(staged, "second"), "y");
+  }
+  EXPECT_EQ(durable.commits(), 2) << "stopping commits what is staged";
+  EXPECT_EQ(StoredText(durable, "second"), "y");
+}
+
 TEST_F(GroupCommitTest, AFailedCommitFailsEverythingStagedAndFallsBack) {
   ASSERT_TRUE(staged_.Commit(DocumentBatch("a", "durable")).ok());
   bool first = false;
