@@ -5,7 +5,9 @@ Builds bench/engine_benchmark (Release, in its own build directory),
 installs the pinned JavaScript packages into bench/js (npm ci), then runs,
 each as its own process under /usr/bin/time -v (peak RSS per process):
   - ours: the editing trace through the full sync loop, syncing every 1, 10
-    and 100 keystrokes, and N idle clients in sync (bytes per idle client);
+    and 100 keystrokes (checksums on, the compact form our peers agree on),
+    per keystroke also in MobWrite's form with and without checksums, and N
+    idle clients in sync (bytes per idle client);
   - bench/js/yjs_trace.js: Yjs applying the same trace and emitting its
     updates (one per keystroke, and one per 10 and per 100 keystrokes), Yjs
     with a second Y.Doc applying every update, and plain string splicing.
@@ -39,6 +41,17 @@ DEFAULT_TRACE = os.path.join(REPO, '..', 'shared', 'data', 'traces',
                              'sequential', 'automerge-paper.json.gz')
 
 SYNC_EVERY = (1, 10, 100)
+# Our rows per granularity: checksums on and the compact form, as between
+# our peers on a WebSocket (bench/engine_benchmark.cc).
+LOOP_ROW = 'loop/sync_every:{every}/checksums:1/compact:1'
+# Per keystroke, MobWrite's form: with checksums (our client's default), and
+# without (what MobWrite's client sends).
+EXTRA_ROWS = (
+    ('loop/sync_every:1/checksums:1/compact:0',
+     'ours, sync every 1, MobWrite form, checksums'),
+    ('loop/sync_every:1/checksums:0/compact:0',
+     'ours, sync every 1, MobWrite form, no checksums'),
+)
 IDLE_CLIENTS = (1, 10, 100, 1000)
 # (variant, batch, title) of bench/js/yjs_trace.js.
 PEERS = (
@@ -110,19 +123,23 @@ def Fmt(ms):
     return f'{ms:.2f} ms'
 
 
-def LoopTable(ours, peers):
-    lines = ['| run | wall (median) | CPU (median) | µs per cycle | '
-             'bytes per keystroke, up / down | peak RSS | load before |',
-             '|---|---|---|---|---|---|---|']
-    for every in SYNC_EVERY:
-        o = ours[every]
-        lines.append(
-            f"| ours, sync every {every} | {Fmt(o['median_ms'])} | "
+def OursLine(title, o):
+    return (f"| {title} | {Fmt(o['median_ms'])} | "
             f"{Fmt(o['median_cpu_ms'])} | {o['us_per_cycle']:.2f} | "
             f"{o['up_bytes_per_keystroke']:.2f} / "
             f"{o['down_bytes_per_keystroke']:.2f} | "
             f"{o['peak_rss_mb']:.1f} MB ({o['base_rss_mb']:.1f} MB before) | "
             f"{o['loadavg_1min_before']:.1f} |")
+
+
+def LoopTable(ours, extra, peers):
+    lines = ['| run | wall (median) | CPU (median) | µs per cycle | '
+             'bytes per keystroke, up / down | peak RSS | load before |',
+             '|---|---|---|---|---|---|---|']
+    for every in SYNC_EVERY:
+        lines.append(OursLine(f'ours, sync every {every}', ours[every]))
+    for row, title in EXTRA_ROWS:
+        lines.append(OursLine(title, extra[row]))
     for (variant, batch, title) in PEERS:
         p = peers[(variant, batch)]
         per_cycle = (f"{p['median_ms'] * 1e3 / p['updates']:.2f}"
@@ -217,7 +234,7 @@ def main():
     binary = os.path.join(build_dir, 'bin', 'engine_benchmark')
     ours_reps = 1 if args.quick else 5
     peer_reps, peer_warmup = (1, 0) if args.quick else (3, 1)
-    ours, idle, peers, loads = {}, {}, {}, []
+    ours, extra, idle, peers, loads = {}, {}, {}, {}, []
     failed = []
 
     def Attempt(name, fn):
@@ -233,7 +250,7 @@ def main():
         return result
 
     def Ours(every):
-        row = f'loop/sync_every:{every}'
+        row = LOOP_ROW.format(every=every)
         ours[every] = Attempt(row, lambda: RunOurs(binary, trace, row,
                                                    ours_reps))
 
@@ -249,6 +266,9 @@ def main():
     for every in SYNC_EVERY:
         Ours(every)
         Peer('yjs', every)
+    for row, _ in EXTRA_ROWS:
+        extra[row] = Attempt(row, lambda: RunOurs(binary, trace, row,
+                                                  ours_reps))
     Peer('yjs_remote', 1)
     Peer('splice', 1)
     for n in IDLE_CLIENTS:
@@ -268,7 +288,7 @@ def main():
     if failed:
         summary.append(f"FAILED rows (see the errors above): {', '.join(failed)}")
     else:
-        summary += ['### Trace replay', '', LoopTable(ours, peers), '',
+        summary += ['### Trace replay', '', LoopTable(ours, extra, peers), '',
                     '### Ratios (peer over ours; higher is better for us)', '',
                     RatioTable(ours, peers), '',
                     '### Idle clients', '', IdleTable(idle), '',
@@ -279,7 +299,8 @@ def main():
         f.write(text + '\n')
     with open(os.path.join(out_dir, 'engine_results.json'), 'w') as f:
         json.dump({'machine': machine, 'trace': trace, 'loadavg': loads,
-                   'ours': {f'loop/sync_every:{k}': v for k, v in ours.items()},
+                   'ours': {LOOP_ROW.format(every=k): v
+                            for k, v in ours.items()} | extra,
                    'idle': {f'idle/clients:{k}': v for k, v in idle.items()},
                    'peers': {f'{v}/batch:{b}': r
                              for (v, b), r in peers.items()}}, f, indent=1)

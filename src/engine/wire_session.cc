@@ -136,7 +136,8 @@ void WireSession::Track(std::string_view full, Direction& dir) {
   dir.document = current;
 }
 
-std::string WireSession::Compact(const std::string& full) {
+std::string WireSession::Compact(const std::string& full,
+                                 std::string* client_line) {
   const std::vector<std::string_view> lines = Lines(full);
   std::string out;
   auto emit = [&out](std::string_view line) {
@@ -201,13 +202,18 @@ std::string WireSession::Compact(const std::string& full) {
     if (IsEditLetter(letter)) {
       const auto vr = VersionAndRest(value);
       if (letter == 'd' || letter == 'D') {
+        const std::string_view delta = StripTail(vr->second);
+        // The codec carries deltas unread: only one that starts as a delta
+        // does can go without its version.
+        const bool delta_like = delta.empty() || delta[0] == '=' ||
+                                delta[0] == '+' || delta[0] == '-';
         std::string compact(1, letter);
         compact += ':';
-        if (!prev || *prev + 1 != vr->first) {
+        if (!prev || *prev + 1 != vr->first || !delta_like) {
           compact += std::to_string(vr->first);
           compact += ':';
         }
-        compact += StripTail(vr->second);
+        compact += delta;
         emit(compact);
       } else {
         emit(line);
@@ -227,6 +233,7 @@ std::string WireSession::Compact(const std::string& full) {
     emit(line);
   }
   out += '\n';
+  *client_line = compact_client;
   return out;
 }
 
@@ -327,8 +334,13 @@ Result<std::string> WireSession::Encode(const Message& message) {
     return EncodeMessage(m);
   }();
   if (!full.ok()) return full.status();
-  std::string wire = active_ ? Compact(*full) : *full;
+  std::string client_line;
+  std::string wire = active_ ? Compact(*full, &client_line) : *full;
   Track(*full, out_);
+  // The normal form starts each message with no client id in force, the
+  // compact form with the previous one: what the receiver has in force is
+  // what the compact text left.
+  if (active_) out_.client_line = std::move(client_line);
   if (announce) {
     if (role_ == Role::kClient) {
       offered_ = true;

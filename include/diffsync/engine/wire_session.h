@@ -72,8 +72,9 @@ class WireSession {
     std::map<std::string, int64_t> last_ack;
   };
 
-  // Rewrites the canonical form `full` of an outgoing message compactly.
-  std::string Compact(const std::string& full);
+  // Rewrites the canonical form `full` of an outgoing message compactly;
+  // `client_line` gets the u/U line in force after it.
+  std::string Compact(const std::string& full, std::string* client_line);
   // Rewrites an incoming message into the normal form.
   Result<std::string> Expand(std::string_view wire);
   // Follows a message in the normal form through `dir`.
