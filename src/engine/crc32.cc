@@ -51,8 +51,8 @@ uint32_t MultModPPortable(uint32_t a, uint32_t b) {
 #ifdef DIFFSYNC_CRC_CLMUL
 
 bool HasClmul() {
-  static const bool has = __builtin_cpu_supports("pclmul") &&
-                          __builtin_cpu_supports("sse4.1");
+  static const bool has =
+      __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
   return has;
 }
 
@@ -80,7 +80,8 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t CrcFold(
   const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124);
   const __m128i poly = _mm_set_epi64x(0x01f7011641, 0x01db710641);
   const __m128i mask32 = _mm_setr_epi32(~0, 0, ~0, 0);
-  __m128i x1 = _mm_xor_si128(Load(buf), _mm_cvtsi32_si128(static_cast<int>(crc)));
+  __m128i x1 =
+      _mm_xor_si128(Load(buf), _mm_cvtsi32_si128(static_cast<int>(crc)));
   __m128i x2 = Load(buf + 16);
   __m128i x3 = Load(buf + 32);
   __m128i x4 = Load(buf + 48);
@@ -122,10 +123,10 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t CrcFold(
 // its low half x^32..x^63, which four table steps (each a multiplication
 // by x^8 modulo the polynomial) bring down.
 __attribute__((target("pclmul"))) uint32_t MultModPClmul(uint32_t a,
-                                                          uint32_t b) {
-  const __m128i product = _mm_clmulepi64_si128(
-      _mm_cvtsi32_si128(static_cast<int>(a)),
-      _mm_cvtsi32_si128(static_cast<int>(b)), 0x00);
+                                                         uint32_t b) {
+  const __m128i product =
+      _mm_clmulepi64_si128(_mm_cvtsi32_si128(static_cast<int>(a)),
+                           _mm_cvtsi32_si128(static_cast<int>(b)), 0x00);
   const uint64_t v = static_cast<uint64_t>(_mm_cvtsi128_si64(product)) << 1;
   uint32_t low = static_cast<uint32_t>(v);
   for (int i = 0; i < 4; ++i) low = kCrcTable[low & 0xFF] ^ (low >> 8);

@@ -26,10 +26,10 @@ std::vector<std::string_view> Lines(std::string_view wire,
     const std::string_view line = wire.substr(at, end - at);
     size_t next = end;
     if (next < wire.size()) {
-      next += wire[next] == '\r' && next + 1 < wire.size() &&
-                      wire[next + 1] == '\n'
-                  ? 2
-                  : 1;
+      next +=
+          wire[next] == '\r' && next + 1 < wire.size() && wire[next + 1] == '\n'
+              ? 2
+              : 1;
     }
     if (line.empty() && end < wire.size()) {
       if (rest != nullptr) *rest = wire.substr(next);
@@ -42,12 +42,15 @@ std::vector<std::string_view> Lines(std::string_view wire,
   return lines;
 }
 
-bool IsLine(std::string_view line) { return line.size() >= 2 && line[1] == ':'; }
+bool IsLine(std::string_view line) {
+  return line.size() >= 2 && line[1] == ':';
+}
 
 std::optional<int64_t> Number(std::string_view digits) {
   int64_t n = 0;
   if (digits.empty()) return std::nullopt;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (ec != std::errc() || end != digits.data() + digits.size()) {
     return std::nullopt;
   }
@@ -84,7 +87,8 @@ std::string_view StripTail(std::string_view delta) {
 
 std::string Base64Crc(uint32_t crc) {
   std::string out;
-  for (int shift = 30; shift >= 0; shift -= 6) out += kBase64[(crc >> shift) & 63];
+  for (int shift = 30; shift >= 0; shift -= 6)
+    out += kBase64[(crc >> shift) & 63];
   return out;
 }
 
@@ -324,9 +328,8 @@ Result<std::string> WireSession::Expand(std::string_view wire) {
 }
 
 Result<std::string> WireSession::Encode(const Message& message) {
-  const bool announce =
-      allow_ && !active_ && !message.documents.empty() &&
-      (role_ == Role::kClient ? !offered_ : requested_);
+  const bool announce = allow_ && !active_ && !message.documents.empty() &&
+                        (role_ == Role::kClient ? !offered_ : requested_);
   Result<std::string> full = [&] {
     if (!announce) return EncodeMessage(message);
     Message m = message;

@@ -26,7 +26,9 @@ class Connection {
  public:
   Connection(Server& server, ClientDocument& doc, std::string id,
              bool client_compact = true, bool server_compact = true)
-      : server_(server), doc_(doc), id_(std::move(id)),
+      : server_(server),
+        doc_(doc),
+        id_(std::move(id)),
         client_(WireSession::Role::kClient, client_compact),
         server_session_(WireSession::Role::kServer, server_compact) {}
 
@@ -170,12 +172,13 @@ TEST(WireSessionTest, RandomEditingThroughSessionsConverges) {
       const int64_t size = doc.text().size16();
       const int64_t pos = static_cast<int64_t>(rng() % (size + 1));
       const int64_t del = pos < size && rng() % 4 == 0 ? 1 : 0;
-      ASSERT_TRUE(doc.Replace(pos, del, rng() % 5 == 0 ? "\xC3\xA9:" : "a").ok());
+      ASSERT_TRUE(
+          doc.Replace(pos, del, rng() % 5 == 0 ? "\xC3\xA9:" : "a").ok());
       if (rng() % 2 == 0) connections[i]->Sync();
       if (rng() % 3 == 0) connections[rng() % n]->Push();
       if (rng() % 40 == 0) {  // Reconnect: both ends start new sessions.
-        connections[i] = std::make_unique<Connection>(
-            server, *docs[i], "c" + std::to_string(i));
+        connections[i] = std::make_unique<Connection>(server, *docs[i],
+                                                      "c" + std::to_string(i));
       }
     }
     for (int pass = 0; pass < 2; ++pass) {
