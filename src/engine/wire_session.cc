@@ -337,20 +337,25 @@ Result<std::string> WireSession::Encode(const Message& message) {
     return EncodeMessage(m);
   }();
   if (!full.ok()) return full.status();
+  if (!allow_) return full;
+  if (!active_) {
+    Track(*full, out_);
+    if (announce) {
+      if (role_ == Role::kClient) {
+        offered_ = true;
+      } else {
+        active_ = true;
+      }
+    }
+    return full;
+  }
   std::string client_line;
-  std::string wire = active_ ? Compact(*full, &client_line) : *full;
+  std::string wire = Compact(*full, &client_line);
   Track(*full, out_);
   // The normal form starts each message with no client id in force, the
   // compact form with the previous one: what the receiver has in force is
   // what the compact text left.
-  if (active_) out_.client_line = std::move(client_line);
-  if (announce) {
-    if (role_ == Role::kClient) {
-      offered_ = true;
-    } else {
-      active_ = true;
-    }
-  }
+  out_.client_line = std::move(client_line);
   return wire;
 }
 
@@ -365,7 +370,7 @@ Result<Message> WireSession::Decode(std::string_view wire) {
   const std::string_view full = expand ? std::string_view(expanded) : wire;
   Result<Message> message = DecodeMessage(full);
   if (!message.ok()) return message.status();
-  Track(full, in_);
+  if (allow_) Track(full, in_);
   for (DocumentBlock& block : message->documents) {
     const size_t before = block.metadata.size();
     std::erase_if(block.metadata,
