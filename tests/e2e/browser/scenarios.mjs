@@ -135,6 +135,11 @@ const scenarios = {
     const moved = after.indexOf('brown');
     const caret = await selectionOf(b.page);
     assert.deepEqual(caret, { anchor: moved + 2, head: moved + 2 }, 'B\'s caret left "brown"');
+    // CodeMirror lays out in animation frames: wait for the view to settle
+    // where it was, then read where it is (a view that jumped never does).
+    await b.page.waitForFunction(([pos, y]) =>
+      Math.abs(window.diffsync.view.coordsAtPos(pos).top - y) < 2, [caret.head, before], { timeout: 5000 })
+      .catch(() => {});
     const top = await b.page.evaluate((pos) => window.diffsync.view.coordsAtPos(pos).top, caret.head);
     assert.ok(Math.abs(top - before) < 2, `B's view jumped: the caret moved from y=${before} to y=${top}`);
   },
