@@ -8,14 +8,6 @@
 #include "dmp/utf.h"
 
 namespace diffsync::dmp {
-namespace {
-
-bool IsContinuationByte(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
-}  // namespace
-
 Result<Diffs> DiffMain(std::string_view text1, std::string_view text2,
                        const Settings& settings, bool check_lines) {
   return DiffMain(text1, text2, internal::DeadlineAfter(settings.diff_timeout),
@@ -76,9 +68,10 @@ Result<DiffViews> DiffMainViews(std::string_view text1, std::string_view text2,
   // back onto the texts.
   const size_t window = std::max(middle1.size(), middle2.size()) + 1;
   size_t head = prefix - std::min(prefix, window);
-  while (head > 0 && IsContinuationByte(text1[head])) --head;
+  while (head > 0 && internal::IsContinuationByte(text1[head])) --head;
   size_t tail = text1.size() - suffix + std::min(suffix, window);
-  while (tail < text1.size() && IsContinuationByte(text1[tail])) ++tail;
+  while (tail < text1.size() && internal::IsContinuationByte(text1[tail]))
+    ++tail;
   Diffs diffs;
   diffs.reserve(middle.size() + 2);
   if (prefix > head) {

@@ -49,8 +49,7 @@ using View = std::basic_string_view<C>;
 template <typename C>
 bool IsBoundary(View<C> s, size_t i) {
   if constexpr (std::is_same_v<C, char>) {
-    return i == 0 || i >= s.size() ||
-           (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+    return i == 0 || i >= s.size() || !IsContinuationByte(s[i]);
   } else if constexpr (std::is_same_v<C, char16_t>) {
     return IsCharBoundary(s, i);
   } else {

@@ -122,7 +122,7 @@ TEST(DiffMain, VectorAndPlainSnakeSearchesAgree) {
     for (size_t at = 0; at < a.size();) {
       size_t keep = std::min<size_t>(a.size() - at, rng() % 40);
       while (at + keep < a.size() &&
-             (static_cast<unsigned char>(a[at + keep]) & 0xC0) == 0x80) {
+             internal::IsContinuationByte(a[at + keep])) {
         ++keep;  // Keep whole characters.
       }
       b += a.substr(at, keep);
@@ -132,9 +132,7 @@ TEST(DiffMain, VectorAndPlainSnakeSearchesAgree) {
       while (at < a.size() && rng() % 3 != 0) {
         // Delete whole characters only (skip continuation bytes).
         ++at;
-        while (at < a.size() &&
-               (static_cast<unsigned char>(a[at]) & 0xC0) == 0x80)
-          ++at;
+        while (at < a.size() && internal::IsContinuationByte(a[at])) ++at;
       }
     }
     for (int mode = 0; mode < 3; ++mode) {
@@ -169,8 +167,7 @@ TEST(DiffMainViews, EqualsTheWholeMergeAndPointsIntoTheTexts) {
     return s;
   };
   auto boundary = [](const std::string& s, size_t at) {
-    while (at < s.size() &&
-           (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) {
+    while (at < s.size() && internal::IsContinuationByte(s[at])) {
       ++at;
     }
     return at;

@@ -20,6 +20,10 @@
 namespace diffsync::dmp::internal {
 
 inline bool IsHighSurrogate(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
+// A UTF-8 byte that continues a character (10xxxxxx), never one's start.
+inline bool IsContinuationByte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 inline bool IsLowSurrogate(char16_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
 
 // True if position `i` of `s` is not between the two halves of a surrogate
