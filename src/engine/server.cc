@@ -222,11 +222,15 @@ Result<Server::ViewState*> Server::GetView(const std::string& client_id,
 }
 
 Result<Message> Server::Handle(const Message& request) {
+  return Handle(request, false);
+}
+
+Result<Message> Server::Handle(const Message& request, bool read_only) {
   Message reply;
   WriteBatch batch;
   changed_documents_.clear();
   for (const DocumentBlock& block : request.documents) {
-    DocumentBlock out = Process(block.client_id, block, batch);
+    DocumentBlock out = Process(block.client_id, block, read_only, batch);
     // As MobWrite's daemon, a nullify is answered with nothing.
     if (!block.nullify || !out.errors.empty()) {
       reply.documents.push_back(std::move(out));
@@ -349,7 +353,7 @@ void Server::DropCache() {
 }
 
 DocumentBlock Server::Process(const std::string& client_id,
-                              const DocumentBlock& request,
+                              const DocumentBlock& request, bool read_only,
                               WriteBatch& batch) {
   DocumentBlock reply;
   reply.document = request.document;
@@ -360,6 +364,10 @@ DocumentBlock Server::Process(const std::string& client_id,
   };
   if (client_id.empty()) {
     error("no-client-id", "a request needs a u: line before its documents");
+    return reply;
+  }
+  if (request.nullify && read_only) {
+    error("read-only", "this client may not delete documents");
     return reply;
   }
   if (request.nullify) {
@@ -465,6 +473,11 @@ DocumentBlock Server::Process(const std::string& client_id,
                        : raw.status().message());
         continue;
       }
+      if (read_only && edit.overwrite && !(doc.text == *raw)) {
+        delta_ok = false;
+        error("read-only", "this client may not change documents");
+        continue;
+      }
       v.shadow = *raw;
       v.client_version = edit.version;
       v.server_version = acked;
@@ -513,6 +526,16 @@ DocumentBlock Server::Process(const std::string& client_id,
       delta_ok = false;
       error("checksum", "shadow checksum mismatch after client version " +
                             std::to_string(edit.version));
+      continue;
+    }
+    if (!change->IsIdentity() && read_only) {
+      // Refused whole, so that the resync below takes the client back to
+      // the document's text.
+      delta_ok = false;
+      error("read-only",
+            "this client may not change documents; edit of "
+            "client version " +
+                std::to_string(edit.version) + " refused");
       continue;
     }
     if (!change->IsIdentity()) {
@@ -567,7 +590,7 @@ DocumentBlock Server::Process(const std::string& client_id,
   // The reply: acknowledge n, then send what the document has that the
   // shadow lacks.
   reply.version = v.client_version;
-  if (created && !document_changed) {
+  if (created && !document_changed && !read_only) {
     // A document nobody has written yet takes this view's text (as a
     // recorded change, so every view's anchor stays exact).
     if (delta_ok && !v.shadow.empty()) {

@@ -68,6 +68,13 @@ class Server {
   // are reported in its block (`x:` lines); a non-OK Status means nothing
   // was acknowledged (the store failed) and the client should retry.
   Result<Message> Handle(const Message& request);
+  // As Handle, for a client allowed to read but not to write (a read-only
+  // token): its blocks keep versions and acknowledgements as usual, but an
+  // edit that would change a document (a delta that is not all retains, an
+  // overwriting raw text unlike the document, a nullify) is refused with an
+  // `x:read-only` line and the client is resynced to the document's text
+  // (an `R:` edit). Its text never becomes a new document's.
+  Result<Message> Handle(const Message& request, bool read_only);
 
   // A server-initiated cycle (Fraser's step 4 without a request), for
   // transports that can push: if `document` changed since the view of
@@ -169,7 +176,8 @@ class Server {
   // The view's record with its anchors, as stored.
   static ViewRecord SavedView(const ViewState& view);
   DocumentBlock Process(const std::string& client_id,
-                        const DocumentBlock& request, WriteBatch& batch);
+                        const DocumentBlock& request, bool read_only,
+                        WriteBatch& batch);
 
   Store& store_;
   Clock& clock_;
