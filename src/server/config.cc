@@ -29,6 +29,57 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
                  "Largest request (HTTP body or WebSocket message)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  app.add_option("--max-header-bytes", config.limits.max_header_bytes,
+                 "Largest request line and headers of an HTTP request "
+                 "(431 over it)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{256}, size_t{1} << 24));
+  app.add_option("--max-edits-per-request",
+                 config.service.max_edits_per_request,
+                 "Most edit lines in one request (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-documents-per-connection",
+                 config.service.max_documents_per_connection,
+                 "Most documents one WebSocket syncs, or one HTTP request "
+                 "names (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-clients-per-document",
+                 config.service.max_clients_per_document,
+                 "Most client ids using one document within 10 minutes "
+                 "(0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip",
+                 config.limits.max_connections_per_ip,
+                 "Most open connections from one IP address (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-requests-per-second", config.limits.requests_per_second,
+                 "Requests per second on one connection (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--request-burst", config.limits.request_burst,
+                 "Requests one connection may send at once before "
+                 "--max-requests-per-second applies")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--http-idle-seconds", config.limits.http_idle_seconds,
+                 "Close an HTTP connection idle this long between requests")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--header-timeout-seconds",
+                 config.limits.header_timeout_seconds,
+                 "A request's line and headers must arrive within this long "
+                 "of its first byte")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--body-timeout-seconds", config.limits.body_timeout_seconds,
+                 "A request's body must arrive within this long of its "
+                 "headers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--ws-idle-seconds", config.limits.ws_idle_seconds,
+                 "Close a WebSocket silent this long (pinged halfway)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 86400));
   int64_t max_units = config.service.engine.max_document_units;
   app.add_option("--max-document-units", max_units,
                  "Largest document, in UTF-16 code units")

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "diffsync/status.h"
+#include "server/limits.h"
 #include "server/sync_service.h"
 
 namespace diffsync::server {
@@ -29,6 +30,7 @@ struct DaemonConfig {
   std::string gateway_path = "/scripts/q.py";
   // Largest request (HTTP body or WebSocket message), in bytes.
   size_t max_message_bytes = size_t{8} << 20;
+  ConnectionLimits limits;
   std::string log_level = "info";
   // The browser editor's files (index.html, assets/); served if present.
   std::string web_root = DefaultWebRoot();

@@ -66,6 +66,51 @@ TEST(Config, FlagsAndTheTomlFileSetTheSameThings) {
   std::remove(path.c_str());
 }
 
+TEST(Config, LimitsHaveDefaultsAndAreSetByFlagsOrTheFile) {
+  Result<DaemonConfig> d = Parse({});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->limits.max_header_bytes, 16u * 1024);
+  EXPECT_EQ(d->limits.max_connections_per_ip, 1000u);
+  EXPECT_EQ(d->limits.requests_per_second, 100);
+  EXPECT_EQ(d->limits.http_idle_seconds, 60);
+  EXPECT_EQ(d->limits.header_timeout_seconds, 10);
+  EXPECT_EQ(d->limits.ws_idle_seconds, 300);
+  EXPECT_EQ(d->service.max_edits_per_request, 10'000u);
+  EXPECT_EQ(d->service.max_documents_per_connection, 100u);
+  EXPECT_EQ(d->service.max_clients_per_document, 1000u);
+
+  const std::string path = ::testing::TempDir() + "/diffsyncd_limits.toml";
+  {
+    std::ofstream out(path);
+    out << "max-header-bytes = 4096\n"
+           "max-edits-per-request = 50\n"
+           "max-documents-per-connection = 5\n"
+           "max-clients-per-document = 7\n"
+           "max-connections-per-ip = 9\n"
+           "max-requests-per-second = 2.5\n"
+           "request-burst = 4\n"
+           "http-idle-seconds = 11\n"
+           "header-timeout-seconds = 2\n"
+           "body-timeout-seconds = 3\n"
+           "ws-idle-seconds = 20\n";
+  }
+  Result<DaemonConfig> c =
+      Parse({"--config", path, "--max-connections-per-ip", "0"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->limits.max_header_bytes, 4096u);
+  EXPECT_EQ(c->service.max_edits_per_request, 50u);
+  EXPECT_EQ(c->service.max_documents_per_connection, 5u);
+  EXPECT_EQ(c->service.max_clients_per_document, 7u);
+  EXPECT_EQ(c->limits.max_connections_per_ip, 0u);  // The flag wins.
+  EXPECT_EQ(c->limits.requests_per_second, 2.5);
+  EXPECT_EQ(c->limits.request_burst, 4);
+  EXPECT_EQ(c->limits.http_idle_seconds, 11);
+  EXPECT_EQ(c->limits.header_timeout_seconds, 2);
+  EXPECT_EQ(c->limits.body_timeout_seconds, 3);
+  EXPECT_EQ(c->limits.ws_idle_seconds, 20);
+  std::remove(path.c_str());
+}
+
 TEST(Config, BadValuesNameTheOption) {
   for (const auto& [args, needle] :
        std::vector<std::pair<std::vector<std::string>, std::string>>{
@@ -73,6 +118,10 @@ TEST(Config, BadValuesNameTheOption) {
            {{"--listen", "h:99999"}, "port"},
            {{"--max-document-units", "0"}, "max-document-units"},
            {{"--log-level", "loud"}, "log-level"},
+           {{"--max-requests-per-second", "-1"}, "max-requests-per-second"},
+           {{"--header-timeout-seconds", "0"}, "header-timeout-seconds"},
+           {{"--max-header-bytes", "10"}, "max-header-bytes"},
+           {{"--max-edits-per-request", "many"}, "max-edits-per-request"},
            {{"--gateway-path", "q.py"}, "gateway-path"},
            {{"--config", "/nonexistent/diffsyncd.toml"}, "diffsyncd.toml"},
            {{"--no-such-flag"}, "no-such-flag"}}) {

@@ -23,7 +23,10 @@ SyncService::SyncService(engine::Store& durable, engine::Clock& clock,
     : clock_(clock),
       options_(std::move(options)),
       post_(std::move(post)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      access_(options_.access, clock),
+      roster_(options_.max_clients_per_document,
+              options_.client_window_millis) {
   staged_ = std::make_unique<GroupCommitStore>(
       durable, post_,
       [this](const Status&) {
@@ -54,8 +57,57 @@ void SyncService::ReplyError(const Reply& reply, std::string code,
           Status) { reply(text); });
 }
 
+void SyncService::Refuse(const Reply& reply, std::string code,
+                         std::string message) {
+  ReplyError(reply, std::move(code), std::move(message));
+}
+
+std::optional<engine::Error> SyncService::OverLimit(
+    const engine::Message& request, Session* session) {
+  size_t edits = 0;
+  for (const engine::DocumentBlock& block : request.documents) {
+    edits += block.edits.size();
+  }
+  if (options_.max_edits_per_request != 0 &&
+      edits > options_.max_edits_per_request) {
+    return engine::Error{"too-many-edits",
+                         std::to_string(edits) +
+                             " edits in one request; at most " +
+                             std::to_string(options_.max_edits_per_request)};
+  }
+  if (options_.max_documents_per_connection != 0) {
+    std::set<std::string> documents;
+    if (session != nullptr) {
+      if (auto it = attached_.find(session); it != attached_.end()) {
+        documents = it->second.documents;
+      }
+    }
+    for (const engine::DocumentBlock& block : request.documents) {
+      documents.insert(block.document);
+    }
+    if (documents.size() > options_.max_documents_per_connection) {
+      return engine::Error{
+          "too-many-documents",
+          "at most " + std::to_string(options_.max_documents_per_connection) +
+              " documents per connection"};
+    }
+  }
+  const int64_t now = clock_.NowMillis();
+  for (const engine::DocumentBlock& block : request.documents) {
+    if (block.client_id.empty() || block.nullify) continue;
+    if (!roster_.Admit(block.document, block.client_id, now)) {
+      return engine::Error{
+          "too-many-clients",
+          "document " + block.document + " has " +
+              std::to_string(options_.max_clients_per_document) +
+              " clients, the most it may have"};
+    }
+  }
+  return std::nullopt;
+}
+
 void SyncService::Handle(std::string_view request, Session* session,
-                         Reply reply) {
+                         Reply reply, std::string_view transport_token) {
   const auto start = std::chrono::steady_clock::now();
   Result<engine::Message> message = engine::DecodeMessage(request);
   if (!message.ok()) {
@@ -64,7 +116,7 @@ void SyncService::Handle(std::string_view request, Session* session,
   }
   if (message->fragments.empty()) {
     HandleMessage(std::move(*message), request.size(), session,
-                  std::move(reply), start);
+                  std::move(reply), start, transport_token);
     return;
   }
   // MobWrite's JSON-P client splits a long request over several `b:`
@@ -92,8 +144,10 @@ void SyncService::Handle(std::string_view request, Session* session,
     ReplyError(reply, "bad-buffer", "a buffer holds further b: lines");
     return;
   }
+  // The pieces' own t: line serves a joined request without one.
+  if (joined->token.empty()) joined->token = std::move(message->token);
   HandleMessage(std::move(*joined), request.size(), session, std::move(reply),
-                start);
+                start, transport_token);
 }
 
 Result<std::optional<std::string>> SyncService::Feed(
@@ -193,8 +247,20 @@ void SyncService::ForEachPresencePush(
 
 void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
                                 Session* session, Reply reply,
-                                std::chrono::steady_clock::time_point start) {
-  Result<engine::Message> answer = server_->Handle(request);
+                                std::chrono::steady_clock::time_point start,
+                                std::string_view transport_token) {
+  // Before anything else, so that a refused request costs no other state.
+  Admission admission = access_.Admit(request, transport_token);
+  if (admission.refusal) {
+    ReplyError(reply, std::move(admission.refusal->code),
+               std::move(admission.refusal->message));
+    return;
+  }
+  if (std::optional<engine::Error> over = OverLimit(request, session)) {
+    ReplyError(reply, std::move(over->code), std::move(over->message));
+    return;
+  }
+  Result<engine::Message> answer = server_->Handle(request, admission.read_only);
   if (!answer.ok()) {
     ReplyError(reply, "store", answer.status().message());
     return;
@@ -278,6 +344,7 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
 }
 
 size_t SyncService::UnloadIdle(int64_t idle_millis) {
+  roster_.Prune(clock_.NowMillis());
   const size_t unloaded = server_->UnloadIdle(
       clock_.NowMillis() - idle_millis,
       [&](const std::string& client_id, const std::string& document) {

@@ -32,13 +32,18 @@
 #include "diffsync/engine/protocol.h"
 #include "diffsync/engine/server.h"
 #include "diffsync/engine/store.h"
+#include "server/auth.h"
 #include "server/group_commit.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/presence.h"
 
 namespace diffsync::server {
 
 struct ServiceOptions {
+  // Who may read and write what (docs/PROTOCOL.md, "Access control"). The
+  // default serves everyone, as anonymous.
+  AccessOptions access;
   engine::ServerOptions engine;
   // All unfinished `b:` buffers together; a piece past it is refused.
   size_t max_buffer_bytes = size_t{16} << 20;
@@ -48,6 +53,17 @@ struct ServiceOptions {
   // that under load one transaction carries many requests (see
   // GroupCommitStore); it adds at most this much to a reply's wait.
   std::chrono::microseconds commit_gather{2000};
+  // Limits on one request, connection and document (docs/PROTOCOL.md,
+  // "Limits"); 0 is no limit. A request over one is refused whole with an
+  // `x:` error and changes nothing.
+  // Edit lines (d, D, r, R) in one request, over all its blocks.
+  size_t max_edits_per_request = 10'000;
+  // Documents one WebSocket session syncs over its life (or one HTTP
+  // request names).
+  size_t max_documents_per_connection = 100;
+  // Client ids that used one document within `client_window_millis`.
+  size_t max_clients_per_document = 1000;
+  int64_t client_window_millis = 600'000;
 };
 
 // A connection that can receive pushes (a WebSocket).
@@ -75,8 +91,21 @@ class SyncService {
   // not complete its buffer. Replies come in the order of the requests.
   // `session` (or null) is the connection the request came on: it is sent
   // pushes for the documents its requests named, until Detach.
-  void Handle(std::string_view request, Session* session, Reply reply);
+  // `transport_token` is the token the transport carried (an HTTP
+  // Authorization header, a WebSocket's access_token), used for a request
+  // without a t: line. A request that may not be served is answered with
+  // an `x:unauthorized` or `x:forbidden` error and changes nothing.
+  void Handle(std::string_view request, Session* session, Reply reply,
+              std::string_view transport_token = {});
+  // The refusal (`x:unauthorized`) of a token given once for a connection,
+  // if it is not valid.
+  std::optional<engine::Error> CheckConnectionToken(std::string_view token) {
+    return access_.CheckToken(token);
+  }
   void Detach(Session* session);
+  // Answers a request the transport refused (e.g. over its rate) with an
+  // `x:CODE:MESSAGE` error, in order behind the replies still owed.
+  void Refuse(const Reply& reply, std::string code, std::string message);
 
   // Unloads the engine's views idle for `idle_millis` (except those a
   // session waits on for pushes); see engine::Server::UnloadIdle.
@@ -98,10 +127,14 @@ class SyncService {
 
   void HandleMessage(engine::Message request, size_t request_bytes,
                      Session* session, Reply reply,
-                     std::chrono::steady_clock::time_point start);
+                     std::chrono::steady_clock::time_point start,
+                     std::string_view transport_token);
   // Adds a piece; returns the whole message text when the buffer completes.
   Result<std::optional<std::string>> Feed(const engine::BufferFragment& piece);
   void ReplyError(const Reply& reply, std::string code, std::string message);
+  // The limit `request` goes over (ServiceOptions), if any.
+  std::optional<engine::Error> OverLimit(const engine::Message& request,
+                                         Session* session);
   void Subscribe(Session* session, const std::string& client_id,
                  const std::string& document);
   struct Watch;
@@ -119,6 +152,8 @@ class SyncService {
   std::unique_ptr<GroupCommitStore> staged_;
   std::unique_ptr<engine::Server> server_;
   std::unique_ptr<Presence> presence_;
+  AccessControl access_;
+  DocumentRoster roster_;
 
   std::map<BufferKey, Buffer> buffers_;
   size_t buffered_bytes_ = 0;

@@ -20,6 +20,10 @@ class RecordingSession final : public Session {
 
 class SyncServiceTest : public ::testing::Test {
  protected:
+  explicit SyncServiceTest(ServiceOptions options = {})
+      : service_(durable_, clock_, std::move(options), executor_.Post(),
+                 metrics_) {}
+
   // Sends one request and runs the service until its reply comes.
   std::string Ask(std::string_view request, Session* session = nullptr) {
     std::optional<std::string> reply;
@@ -50,7 +54,7 @@ class SyncServiceTest : public ::testing::Test {
   engine::ManualClock clock_;
   ManualExecutor executor_;
   Metrics metrics_;
-  SyncService service_{durable_, clock_, {}, executor_.Post(), metrics_};
+  SyncService service_;
 };
 
 TEST_F(SyncServiceTest, AnswersMobWriteRequestsOnceDurable) {
@@ -166,6 +170,94 @@ TEST_F(SyncServiceTest, AFailedCommitAcknowledgesNothingAndLosesNothing) {
   EXPECT_EQ(DocumentText("notes"), "base edit");
   EXPECT_EQ(alice.text().ToString(), "base edit");
   EXPECT_EQ(alice.pending_edits(), 0u);
+}
+
+ServiceOptions SmallLimits() {
+  ServiceOptions options;
+  options.max_edits_per_request = 3;
+  options.max_documents_per_connection = 2;
+  options.max_clients_per_document = 2;
+  options.client_window_millis = 60'000;
+  return options;
+}
+
+class SyncServiceLimitsTest : public SyncServiceTest {
+ protected:
+  SyncServiceLimitsTest() : SyncServiceTest(SmallLimits()) {}
+};
+
+TEST_F(SyncServiceLimitsTest, TooManyEditsInOneRequestAreRefusedWhole) {
+  EXPECT_EQ(Ask("u:a\nF:0:notes\nr:0:abc\n\n"), "F:0:notes\nd:0:=3\n\n");
+  // Four edits over two blocks: one too many; none is applied.
+  const std::string reply = Ask(
+      "u:a\nF:1:notes\nd:0:=3\t+d\nd:1:=4\t+e\nd:2:=5\t+f\n"
+      "u:b\nF:0:notes\nr:0:zzz\n\n");
+  EXPECT_EQ(reply,
+            "x:too-many-edits:4 edits in one request; at most 3\n\n");
+  EXPECT_EQ(DocumentText("notes"), "abc");
+  EXPECT_EQ(Ask("u:a\nF:1:notes\nd:0:=3\t+d\nd:1:=4\t+e\nd:2:=5\t+f\n\n"),
+            "F:3:notes\nd:1:=6\n\n");
+  EXPECT_EQ(DocumentText("notes"), "abcdef");
+}
+
+TEST_F(SyncServiceLimitsTest, AConnectionSyncsAtMostSoManyDocuments) {
+  RecordingSession socket, other_socket;
+  engine::ClientDocument one("one"), two("two"), three("three");
+  ASSERT_TRUE(one.Replace(0, 0, "1").ok());
+  Sync("a", one, &socket);
+  Sync("a", two, &socket);
+  engine::Message request;
+  request.documents.push_back(three.MakeRequest());
+  request.documents.back().client_id = "a";
+  const std::string wire = *engine::EncodeMessage(request);
+  EXPECT_EQ(Ask(wire, &socket),
+            "x:too-many-documents:at most 2 documents per connection\n\n");
+  EXPECT_EQ(DocumentText("three"), "<none>");
+  // Its documents still sync; another connection has its own count.
+  ASSERT_TRUE(one.Replace(1, 0, "!").ok());
+  Sync("a", one, &socket);
+  EXPECT_EQ(DocumentText("one"), "1!");
+  EXPECT_EQ(Ask(wire, &other_socket), "F:1:three\nd:0:\n\n");
+  // Without a session (HTTP), one request is the connection.
+  EXPECT_EQ(Ask("u:h\nF:0:p\nr:0:\nF:0:q\nr:0:\nF:0:r\nr:0:\n\n"),
+            "x:too-many-documents:at most 2 documents per connection\n\n");
+}
+
+TEST_F(SyncServiceLimitsTest, ADocumentTakesSoManyClientsAtOnce) {
+  engine::ClientDocument a("notes"), b("notes"), c("notes");
+  ASSERT_TRUE(a.Replace(0, 0, "kept").ok());
+  Sync("a", a);
+  Sync("b", b);
+  EXPECT_EQ(Ask("u:c\nF:0:notes\nr:0:\n\n"),
+            "x:too-many-clients:document notes has 2 clients, the most it "
+            "may have\n\n");
+  // The clients there go on; another document is not affected.
+  ASSERT_TRUE(b.Replace(4, 0, "!").ok());
+  Sync("b", b);
+  EXPECT_EQ(DocumentText("notes"), "kept!");
+  EXPECT_EQ(Ask("u:c\nF:0:elsewhere\nr:0:x\n\n"),
+            "F:0:elsewhere\nd:0:=1\n\n");
+  // Once a has been away past the window, c takes its place.
+  clock_.Advance(std::chrono::seconds(61));
+  Sync("b", b);
+  Sync("c", c);
+  EXPECT_EQ(c.text().ToString(), "kept!");
+}
+
+TEST_F(SyncServiceTest, ARefusalIsAnsweredInOrder) {
+  durable_.Hold();
+  std::vector<std::string> replies;
+  service_.Handle("u:a\nF:0:notes\nr:0:x\n\n", nullptr,
+                  [&](std::string r) { replies.push_back(r); });
+  service_.Refuse([&](std::string r) { replies.push_back(r); },
+                  "rate-limited", "slow down");
+  durable_.WaitEntered(1);
+  executor_.RunReady();
+  EXPECT_TRUE(replies.empty());
+  durable_.Release();
+  executor_.RunUntil([&] { return replies.size() == 2; });
+  EXPECT_EQ(replies[0], "F:0:notes\nd:0:=1\n\n");
+  EXPECT_EQ(replies[1], "x:rate-limited:slow down\n\n");
 }
 
 }  // namespace
