@@ -1,6 +1,7 @@
 #include "diffsync/client/client.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 
@@ -27,6 +28,24 @@ bool HasMetadata(const engine::Message& message, std::string_view key) {
     }
   }
   return false;
+}
+
+// "ANCHOR:HEAD:ID" of an m:peer-cursor value (the id last: it may hold
+// colons).
+std::optional<PeerSelection> ParsePeerCursor(std::string_view value) {
+  int64_t numbers[2];
+  for (int64_t& n : numbers) {
+    const size_t colon = value.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + colon, n);
+    if (ec != std::errc() || end != value.data() + colon || n < 0) {
+      return std::nullopt;
+    }
+    value.remove_prefix(colon + 1);
+  }
+  if (value.empty()) return std::nullopt;
+  return PeerSelection{std::string(value),
+                       {.anchor = numbers[0], .head = numbers[1]}};
 }
 
 Status ServerError(const engine::Error& e) {
@@ -63,7 +82,8 @@ Client::Client(ClientOptions options, ClientEvents events, ServerUrl url,
       rng_(options_.seed != 0 ? options_.seed
                               : (uint64_t{std::random_device{}()} << 32) ^
                                     std::random_device{}()),
-      backoff_(options_.initial_backoff) {}
+      backoff_(options_.initial_backoff),
+      websocket_backoff_(options_.websocket_retry) {}
 
 Client::~Client() = default;
 
@@ -158,6 +178,14 @@ void Client::SetWrittenText(std::string text) {
   dirty_ = true;
 }
 
+void Client::ShareSelection(Selection selection) {
+  if (share_selection_ && selection == selection_) return;
+  selection_ = selection;
+  share_selection_ = true;
+  selection_unsent_ = true;
+  RequestSync();
+}
+
 void Client::RequestSync() { need_sync_ = true; }
 
 void Client::Wake() {
@@ -214,11 +242,34 @@ void Client::Connect() {
     }
   }
   if (active_ == nullptr) return GoOffline(primary);
+  if (active_ == fallback_.get()) {
+    websocket_backoff_ = options_.websocket_retry;
+    next_websocket_try_ =
+        clock_.NowMillis() + Jittered(websocket_backoff_).count();
+  }
   // A new connection may have missed news (and the server pushes only to a
   // session that has synced): sync at once.
   need_sync_ = true;
   next_poll_ = clock_.NowMillis();
   SetState(ConnectionState::kConnected, detail);
+}
+
+// Between two exchanges over the HTTP fallback: a WebSocket that opens now
+// (the server got one, a proxy lets it through) brings pushes back.
+void Client::TryWebSocketAgain() {
+  if (!primary_->Connect(options_.timeout).ok()) {
+    websocket_backoff_ =
+        std::min(websocket_backoff_ * 2,
+                 std::max(options_.max_backoff, options_.websocket_retry));
+    next_websocket_try_ =
+        clock_.NowMillis() + Jittered(websocket_backoff_).count();
+    return;
+  }
+  fallback_->Close();
+  active_ = primary_.get();
+  // The server pushes only to a session that has synced.
+  need_sync_ = true;
+  SetState(ConnectionState::kConnected, Status::Ok());
 }
 
 void Client::GoOffline(const Status& why) {
@@ -251,6 +302,13 @@ Status Client::Poll(milliseconds max_wait) {
     if (active_ == nullptr) return SaveIfEdited();
     now = clock_.NowMillis();
   }
+  const auto on_fallback = [this] {
+    return active_ != nullptr && active_ == fallback_.get() && !in_flight_;
+  };
+  if (on_fallback() && now >= next_websocket_try_) {
+    TryWebSocketAgain();
+    now = clock_.NowMillis();
+  }
   if (!in_flight_ && SyncDue(now)) {
     if (Status s = SendRequest(); !s.ok()) return s;
     if (active_ == nullptr) return Status::Ok();
@@ -264,6 +322,7 @@ Status Client::Poll(milliseconds max_wait) {
   } else {
     if (need_sync_) wait_until = std::min(wait_until, sync_not_before_);
     if (!active_->pushes()) wait_until = std::min(wait_until, next_poll_);
+    if (on_fallback()) wait_until = std::min(wait_until, next_websocket_try_);
   }
   Result<std::optional<std::string>> got =
       active_->Receive(milliseconds(std::max<int64_t>(wait_until - now, 0)));
@@ -301,8 +360,22 @@ Result<bool> Client::SyncNow() {
 Status Client::SendRequest() {
   engine::Message request;
   request.token = options_.token;
+  // A delta request leaves the shadow equal to the text, where our
+  // selection is: the protocol's cursor is in that shadow. A join or a
+  // resync sends another text, so the cursor waits for the next request.
+  const bool cursor_fits = doc_.in_sync();
   request.documents.push_back(doc_.MakeRequest());
-  request.documents.back().client_id = state_.client_id;
+  engine::DocumentBlock& block = request.documents.back();
+  block.client_id = state_.client_id;
+  if (share_selection_ && cursor_fits) {
+    const int64_t size = doc_.text().size16();
+    const Selection at = {
+        .anchor = std::clamp<int64_t>(selection_.anchor, 0, size),
+        .head = std::clamp<int64_t>(selection_.head, 0, size)};
+    block.metadata.push_back(
+        {"cursor", std::to_string(at.anchor) + ":" + std::to_string(at.head)});
+    selection_unsent_ = false;
+  }
   // The request's edits are saved before they leave: if we stop now, the
   // next run sends them again and the server recognises them.
   if (Status s = Save(); !s.ok()) return s;
@@ -331,9 +404,15 @@ Status Client::HandleMessage(const std::string& wire) {
   if (!message.ok()) {
     return message.status().WithContext("a message from " + active_->url());
   }
-  // Others' selections only (m:presence): nothing to apply or answer; we
-  // send no cursor, so diffsyncd sends us none, but another server might.
-  if (HasMetadata(*message, "presence")) return Status::Ok();
+  // Others' selections only (m:presence): nothing to apply or answer.
+  if (HasMetadata(*message, "presence")) {
+    const std::vector<PeerSelection> before = peers_;
+    for (const engine::DocumentBlock& block : message->documents) {
+      if (block.document == doc_.document()) TakePeers(block);
+    }
+    if (peers_ != before && events_.on_peers) events_.on_peers(peers_);
+    return Status::Ok();
+  }
   const bool push = HasMetadata(*message, "push");
   if (push && in_flight_) {
     // Our request acknowledges what the push started from, so the server
@@ -355,6 +434,7 @@ Status Client::HandleMessage(const std::string& wire) {
     backoff_ = options_.initial_backoff;
     synced.bytes_sent = request_bytes_;
   }
+  const std::vector<PeerSelection> peers_before = peers_;
   std::vector<Status> errors;
   for (const engine::Error& e : message->errors) {
     errors.push_back(ServerError(e));
@@ -385,6 +465,7 @@ Status Client::HandleMessage(const std::string& wire) {
       conflicts.push_back({c.version, c.reason, c.hunk});
     }
     for (const engine::Error& e : fx->errors) errors.push_back(ServerError(e));
+    TakePeers(block);
   }
   if (told_.size() + reported.size() > kMaxTold) told_.clear();
   told_.merge(reported);
@@ -392,7 +473,8 @@ Status Client::HandleMessage(const std::string& wire) {
 
   if (push) {
     need_sync_ = true;  // Acknowledge it, so the server may push again.
-  } else if (!in_sync()) {
+  } else if (!in_sync() || selection_unsent_) {
+    // Also a selection the join could not carry: it makes us present.
     need_sync_ = true;
   }
   if (!errors.empty()) {
@@ -421,8 +503,26 @@ Status Client::HandleMessage(const std::string& wire) {
     change.text = doc_.text();
     if (events_.on_remote_change) events_.on_remote_change(change);
   }
+  if (peers_ != peers_before && events_.on_peers) events_.on_peers(peers_);
   if (events_.on_synced) events_.on_synced(synced);
   return Status::Ok();
+}
+
+void Client::TakePeers(const engine::DocumentBlock& block) {
+  // Every reply and push to a present client lists all the others: none
+  // means we are alone.
+  if (!share_selection_) return;
+  const int64_t size = doc_.text().size16();
+  std::vector<PeerSelection> peers;
+  for (const engine::Metadata& m : block.metadata) {
+    if (m.key != "peer-cursor") continue;
+    std::optional<PeerSelection> peer = ParsePeerCursor(m.value);
+    if (!peer || peer->client_id == state_.client_id) continue;
+    peer->selection.anchor = std::min(peer->selection.anchor, size);
+    peer->selection.head = std::min(peer->selection.head, size);
+    peers.push_back(std::move(*peer));
+  }
+  peers_ = std::move(peers);
 }
 
 }  // namespace diffsync::client

@@ -2,17 +2,20 @@
 // transports on a fake clock: no sockets, no sleeps. The fake network can
 // be down, hold requests (so a push crosses one), swallow them (a server
 // that never answers) or refuse the WebSocket (so the client falls back).
+// Presence is diffsyncd's own (server::Presence).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <deque>
 #include <filesystem>
+#include <set>
 #include <utility>
 
 #include "common/test_seed.h"
 #include "diffsync/client/client.h"
 #include "diffsync/engine/server.h"
 #include "diffsync/engine/store.h"
+#include "server/presence.h"
 
 namespace diffsync::client {
 namespace {
@@ -27,6 +30,7 @@ struct FakeServer {
   engine::ManualClock clock{1'000'000};
   engine::MemoryStore store;
   engine::Server server{store, clock};
+  server::Presence presence{server, clock};
   bool up = true;
   bool refuse_websocket = false;  // Pushing transports cannot connect.
   // Requests wait for Release(): all, or those of one transport.
@@ -39,7 +43,8 @@ struct FakeServer {
   // diffsyncd's wait for durability.
   FakeTransport* delay_replies_to = nullptr;
   std::vector<std::string> delayed_replies;
-  std::vector<std::string> tokens;  // Of every request handled.
+  std::vector<std::string> tokens;    // Of every request handled.
+  std::vector<std::string> requests;  // Every request handled, as sent.
 
   void Handle(FakeTransport* from, const std::string& wire);
   void Release();
@@ -132,24 +137,47 @@ void FakeServer::Handle(FakeTransport* from, const std::string& wire) {
   Result<engine::Message> request = engine::DecodeMessage(wire);
   ASSERT_TRUE(request.ok()) << request.status().ToString();
   tokens.push_back(request->token);
+  requests.push_back(wire);
   if (from != nullptr) from->client_id = request->documents.at(0).client_id;
   Result<engine::Message> reply = server.Handle(*request);
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  // Every client is an HTTP poller to Presence (no sessions here).
+  const std::vector<std::string> present =
+      presence.OnReply(*request, *reply, nullptr);
   if (from != nullptr && from == delay_replies_to) {
     delayed_replies.push_back(*engine::EncodeMessage(*reply));
   } else if (from != nullptr) {
     from->Deliver(*engine::EncodeMessage(*reply));
   }
-  // As diffsyncd: the document's news to every other pushing session.
-  for (const std::string& document : server.changed_documents()) {
+  // As diffsyncd: the document's news to every other pushing session,
+  // then the others' selections to those who got no push (a push carries
+  // them).
+  std::set<FakeTransport*> pushed;
+  auto others = [&] {
+    std::vector<FakeTransport*> list;
     for (FakeTransport* t : transports) {
-      if (t == from || !t->pushes() || !t->connected() ||
-          t->client_id.empty()) {
-        continue;
+      if (t != from && t->pushes() && t->connected() && !t->client_id.empty()) {
+        list.push_back(t);
       }
+    }
+    return list;
+  };
+  for (const std::string& document : server.changed_documents()) {
+    for (FakeTransport* t : others()) {
       Result<engine::Message> push = server.Push(t->client_id, document);
       ASSERT_TRUE(push.ok()) << push.status().ToString();
-      if (!push->documents.empty()) t->Deliver(*engine::EncodeMessage(*push));
+      if (push->documents.empty()) continue;
+      presence.AnnotatePush(t->client_id, push->documents[0]);
+      t->Deliver(*engine::EncodeMessage(*push));
+      pushed.insert(t);
+    }
+  }
+  for (const std::string& document : present) {
+    for (FakeTransport* t : others()) {
+      if (pushed.contains(t)) continue;
+      if (auto m = presence.PresenceMessage(t->client_id, document)) {
+        t->Deliver(*engine::EncodeMessage(*m));
+      }
     }
   }
 }
@@ -181,6 +209,7 @@ struct TestClient {
   std::vector<std::pair<ConnectionState, std::string>> connection;
   std::vector<Conflict> conflicts;
   std::vector<std::string> errors;
+  std::vector<std::vector<PeerSelection>> peers;  // Each on_peers.
 
   Client* operator->() { return client.get(); }
 };
@@ -222,6 +251,9 @@ std::unique_ptr<TestClient> Start(FakeServer& net,
   };
   events.on_error = [self](const Status& e) {
     self->errors.push_back(e.message());
+  };
+  events.on_peers = [self](const std::vector<PeerSelection>& p) {
+    self->peers.push_back(p);
   };
   Result<std::unique_ptr<Client>> client =
       Client::OpenWith(std::move(options), std::move(events), std::move(ws),
@@ -374,6 +406,61 @@ TEST(ClientTest, APresenceBlockChangesNothingAndIsNotAnswered) {
   EXPECT_TRUE((*c)->in_sync());
 }
 
+bool AnyRequestHas(const FakeServer& net, const std::string& text) {
+  return std::any_of(
+      net.requests.begin(), net.requests.end(),
+      [&](const std::string& r) { return r.find(text) != std::string::npos; });
+}
+
+TEST(ClientTest, ASharedSelectionReachesTheOthersAndMovesWithTheirEdits) {
+  FakeServer net;
+  auto a = Start(net);
+  auto b = Start(net);
+  auto quiet = Start(net);  // Never shares: not present, sees no one.
+  ASSERT_TRUE((*a)->SetText("hello world").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  ASSERT_TRUE(*(*b)->SyncNow());
+  ASSERT_TRUE(*(*quiet)->SyncNow());
+  EXPECT_FALSE(AnyRequestHas(net, "m:cursor"));
+
+  (*a)->ShareSelection({6, 11});  // "world" selected.
+  ASSERT_TRUE(*(*a)->SyncNow());
+  EXPECT_TRUE(AnyRequestHas(net, "\nm:cursor:6:11\n"));
+  (*b)->ShareSelection({0, 0});
+  // b's request carries its caret; the reply brings a's selection.
+  ASSERT_TRUE(PollUntil(*b, [&] { return !(*b)->peers().empty(); }));
+  const PeerSelection a_at{(*a)->client_id(), {6, 11}};
+  EXPECT_EQ((*b)->peers(), std::vector<PeerSelection>{a_at});
+  ASSERT_FALSE(b->peers.empty());
+  EXPECT_EQ(b->peers.back(), std::vector<PeerSelection>{a_at});
+  // a, idle, is told at once that b came (m:presence), without a request.
+  const int a_sent = a->ws->sent;
+  ASSERT_TRUE(PollUntil(*a, [&] { return !(*a)->peers().empty(); }));
+  EXPECT_EQ(a->ws->sent, a_sent);
+  EXPECT_EQ((*a)->peers(),
+            std::vector<PeerSelection>({{(*b)->client_id(), {0, 0}}}));
+
+  // b types before a's selection: the server moves it, and b's caret
+  // (after what it typed) reaches a with the push.
+  ASSERT_TRUE((*b)->Replace(0, 0, "say: ").ok());
+  (*b)->ShareSelection({5, 5});
+  ASSERT_TRUE(*(*b)->SyncNow());
+  EXPECT_EQ((*b)->peers(),
+            std::vector<PeerSelection>({{(*a)->client_id(), {11, 16}}}));
+  ASSERT_TRUE(PollUntil(*a, [&] {
+    return (*a)->text().ToString() == "say: hello world" &&
+           (*a)->peers() ==
+               std::vector<PeerSelection>({{(*b)->client_id(), {5, 5}}});
+  }));
+  EXPECT_EQ((*a)->selection(), (Selection{11, 16}));
+
+  // The one that shares nothing is in no list and sees none.
+  ASSERT_TRUE(*(*quiet)->SyncNow());
+  EXPECT_EQ((*quiet)->text().ToString(), "say: hello world");
+  EXPECT_TRUE((*quiet)->peers().empty());
+  EXPECT_TRUE(quiet->peers.empty());
+}
+
 TEST(ClientTest, AnUnreachableServerIsNotTriedOverHttp) {
   FakeServer net;
   net.up = false;
@@ -462,6 +549,53 @@ TEST(ClientTest, FallsBackToHttpAndPollsWhenNoWebSocketOpens) {
   EXPECT_GT(waited, 0);
   EXPECT_LE(waited, 2000);
   EXPECT_FALSE(b->changes.back().push);
+}
+
+TEST(ClientTest, OnTheHttpFallbackTheWebSocketIsRetriedWithBackoff) {
+  FakeServer net;
+  net.refuse_websocket = true;
+  ClientOptions options = Options();
+  options.websocket_retry = seconds(2);
+  auto c = Start(net, options);
+  auto a = Start(net);
+  ASSERT_TRUE(*(*c)->SyncNow());
+  ASSERT_EQ((*c)->transport(), "http");
+  // Retries 2 s, 4 s, then 8 s (max_backoff) apart, each with jitter,
+  // while the exchanges go on over HTTP.
+  ASSERT_TRUE(PollUntil(
+      *c, [&] { return c->ws->connect_times.size() >= 5; }, 200));
+  const std::vector<int64_t>& at = c->ws->connect_times;
+  int64_t base = 2000;
+  for (size_t i = 1; i < 5; ++i) {
+    const int64_t gap = at[i] - at[i - 1];
+    EXPECT_GE(gap, base * 8 / 10) << "retry " << i;
+    EXPECT_LE(gap, base * 12 / 10 + 1) << "retry " << i;
+    base = std::min<int64_t>(base * 2, 8000);
+  }
+  EXPECT_EQ((*c)->transport(), "http");
+  EXPECT_GT(c->http->sent, 5);
+  const size_t connected_events = c->connection.size();
+
+  // The WebSocket opens at the next retry: the client moves to it, and
+  // others' edits are pushed to it again.
+  net.refuse_websocket = false;
+  ASSERT_TRUE(PollUntil(
+      *c, [&] { return (*c)->transport() == "ws" && (*c)->in_sync(); }, 200));
+  ASSERT_GT(c->connection.size(), connected_events);
+  EXPECT_EQ(c->connection.back(),
+            std::make_pair(ConnectionState::kConnected, std::string()));
+  EXPECT_FALSE(c->http->connected());
+  ASSERT_TRUE(*(*a)->SyncNow());  // Joined: the document's text wins.
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+  const int http_sent = c->http->sent;
+  const int ws_sent = c->ws->sent;
+  ASSERT_TRUE((*a)->SetText("pushed again").ok());
+  ASSERT_TRUE(*(*a)->SyncNow());
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+  EXPECT_EQ((*c)->text().ToString(), "pushed again");
+  EXPECT_TRUE(c->changes.back().push);
+  EXPECT_EQ(c->ws->sent, ws_sent);
+  EXPECT_EQ(c->http->sent, http_sent);
 }
 
 TEST(ClientTest, CarriesTheTokenOnEveryMessage) {

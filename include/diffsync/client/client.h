@@ -16,7 +16,14 @@
 // reply and acknowledged at once by the next request. A lost connection, or a
 // request unanswered within `timeout`, makes the client offline; it reconnects
 // after an exponential backoff with jitter (reset by the first answer), trying
-// the WebSocket first each time. Over HTTP it polls every `poll_interval`.
+// the WebSocket first each time. Over HTTP it polls every `poll_interval`
+// and tries the WebSocket again now and then (`websocket_retry`, doubling),
+// moving back to it as soon as one opens.
+//
+// Presence (docs/PROTOCOL.md): a client that calls ShareSelection sends its
+// selection (m:cursor) with every request from then on and is told the
+// selections of the others who do the same (peers(), on_peers). One that
+// never calls it is not present, as MobWrite's clients.
 //
 // Threading: the client does nothing on its own. One thread drives it by
 // calling Poll (or SyncNow) in a loop, and the events are called on that
@@ -83,6 +90,13 @@ struct RemoteChange {
   bool push = false;  // It came unasked (a push), not as a reply.
 };
 
+// Another client's selection in the document (presence), in text().
+struct PeerSelection {
+  std::string client_id;
+  Selection selection;
+  friend bool operator==(const PeerSelection&, const PeerSelection&) = default;
+};
+
 // One of our hunks that did not make it into the document: the user should
 // be told. Either the server reported it (c: lines; reason is its code, e.g.
 // "overlap") or our side found it lost to a server edit of the same text
@@ -114,6 +128,9 @@ struct ClientEvents {
   // goes on (a resync or a retry follows).
   std::function<void(const Status&)> on_error;
   std::function<void(const SyncEvent&)> on_synced;
+  // The others' selections changed (someone came, moved or left); called
+  // only for a client that shares its own (ShareSelection).
+  std::function<void(const std::vector<PeerSelection>&)> on_peers;
 };
 
 struct ClientOptions {
@@ -136,6 +153,9 @@ struct ClientOptions {
   bool http_fallback = true;
   std::chrono::milliseconds timeout{10'000};       // Per connect and reply.
   std::chrono::milliseconds poll_interval{2'000};  // Over HTTP only.
+  // On the HTTP fallback: the WebSocket is tried again after this, then
+  // after twice as long each time it fails (up to max_backoff), with jitter.
+  std::chrono::milliseconds websocket_retry{5'000};
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{60'000};
   uint64_t seed = 0;  // Of the backoff's jitter; 0: random.
@@ -168,8 +188,16 @@ class Client {
   Status Replace(int64_t pos, int64_t length, std::string_view text);
   // Errors: not UTF-8.
   Status SetText(std::string_view utf8);
+  // Our selection, mapped through remote changes from now on (RemoteChange).
   void SetSelection(Selection selection) { selection_ = selection; }
+  // The same, and shares it with the others: this request and every later
+  // one carries it, so the client is present in the document (a new
+  // selection makes a sync due). Positions past the text are clamped.
+  void ShareSelection(Selection selection);
   const Selection& selection() const { return selection_; }
+  // The others' selections as the server last told them (empty when we
+  // share none, or are alone), clamped to text().
+  const std::vector<PeerSelection>& peers() const { return peers_; }
   // What the application last wrote into (or read from) its local copy;
   // saved with the state (SyncState::last_written_text).
   const std::string& written_text() const { return state_.last_written_text; }
@@ -225,10 +253,13 @@ class Client {
   Status SaveIfEdited();
   bool SyncDue(int64_t now) const;
   void Connect();
+  void TryWebSocketAgain();
   void GoOffline(const Status& why);
   void SetState(ConnectionState state, const Status& detail);
   Status SendRequest();
   Status HandleMessage(const std::string& wire);
+  // Takes the peer cursors of a block for our document.
+  void TakePeers(const engine::DocumentBlock& block);
   std::chrono::milliseconds Jittered(std::chrono::milliseconds delay);
 
   ClientOptions options_;
@@ -252,7 +283,12 @@ class Client {
   int64_t next_poll_ = 0;        // Over HTTP.
   int64_t next_attempt_ = 0;     // Reconnect, while offline.
   std::chrono::milliseconds backoff_;
+  int64_t next_websocket_try_ = 0;  // While on the HTTP fallback.
+  std::chrono::milliseconds websocket_backoff_;
   Selection selection_;
+  bool share_selection_ = false;
+  bool selection_unsent_ = false;  // Shared, not yet carried by a request.
+  std::vector<PeerSelection> peers_;
   // Server-reported conflicts already told (they repeat until acknowledged).
   std::set<std::tuple<int64_t, std::string, std::string>> told_;
   int64_t requests_ = 0;
