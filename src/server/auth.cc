@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -395,6 +396,116 @@ Status SqliteViewOwners::Bind(const std::string& client_id,
   sqlite3_finalize(statement);
   if (rc != SQLITE_DONE) return Error("bind a client id");
   return Status::Ok();
+}
+
+namespace {
+
+// Owners remembered in memory at most; past it the memory is cleared and
+// refilled from the store as clients come.
+constexpr size_t kMaxKnownOwners = 100'000;
+
+engine::Error Refusal(std::string code, std::string message) {
+  return {std::move(code), std::move(message)};
+}
+
+}  // namespace
+
+AccessControl::AccessControl(AccessOptions options, engine::Clock& clock)
+    : options_(std::move(options)), clock_(clock), owners_(options_.owners) {
+  if (owners_ == nullptr) {
+    own_owners_ = std::make_unique<MemoryViewOwners>();
+    owners_ = own_owners_.get();
+  }
+}
+
+std::optional<engine::Error> AccessControl::CheckToken(std::string_view token) {
+  if (options_.secret.empty()) return std::nullopt;
+  Result<TokenClaims> claims =
+      VerifyToken(token, options_.secret, clock_.NowMillis() / 1000);
+  if (!claims.ok()) {
+    return Refusal("unauthorized", "token refused: " + claims.status().message());
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<std::string>> AccessControl::OwnerOf(
+    const std::string& client_id) {
+  if (auto it = known_.find(client_id); it != known_.end()) {
+    return std::optional<std::string>(it->second);
+  }
+  return owners_->Owner(client_id);
+}
+
+Admission AccessControl::Admit(const engine::Message& request,
+                               std::string_view transport_token) {
+  Admission admission;
+  if (options_.secret.empty()) {
+    if (!options_.allow_anonymous) {
+      admission.refusal =
+          Refusal("unauthorized", "this server admits nobody (no secret)");
+    }
+    return admission;
+  }
+  const std::string_view token =
+      request.token.empty() ? transport_token : std::string_view(request.token);
+  std::string identity;
+  std::optional<TokenClaims> claims;
+  if (token.empty()) {
+    if (!options_.allow_anonymous) {
+      admission.refusal = Refusal(
+          "unauthorized",
+          "no token: this server needs one (a t: line, an Authorization: "
+          "Bearer header or an access_token query parameter)");
+      return admission;
+    }
+    identity = kAnonymous;
+  } else {
+    Result<TokenClaims> checked =
+        VerifyToken(token, options_.secret, clock_.NowMillis() / 1000);
+    if (!checked.ok()) {
+      admission.refusal =
+          Refusal("unauthorized", "token refused: " + checked.status().message());
+      return admission;
+    }
+    claims = std::move(*checked);
+    identity = Identity(token, *claims);
+    admission.read_only = claims->right == Right::kRead;
+  }
+  std::set<std::string> unbound;
+  for (const engine::DocumentBlock& block : request.documents) {
+    if (claims && !claims->Covers(block.document)) {
+      admission.refusal = Refusal(
+          "forbidden", "the token does not cover document \"" + block.document +
+                           "\"");
+      return admission;
+    }
+    if (block.client_id.empty() || unbound.contains(block.client_id)) continue;
+    Result<std::optional<std::string>> owner = OwnerOf(block.client_id);
+    if (!owner.ok()) {
+      admission.refusal = Refusal("store", owner.status().message());
+      return admission;
+    }
+    if (!owner->has_value()) {
+      unbound.insert(block.client_id);
+    } else if (**owner != identity) {
+      admission.refusal = Refusal(
+          "forbidden", "client id \"" + block.client_id +
+                           "\" belongs to another identity (a client id is "
+                           "bound to the token that first used it)");
+      return admission;
+    } else {
+      known_.emplace(block.client_id, identity);
+    }
+  }
+  for (const std::string& client_id : unbound) {
+    if (Status s = owners_->Bind(client_id, identity); !s.ok()) {
+      admission.refusal = Refusal("store", s.message());
+      return admission;
+    }
+    if (known_.size() >= kMaxKnownOwners) known_.clear();
+    known_.emplace(client_id, identity);
+  }
+  return admission;
 }
 
 }  // namespace diffsync::server

@@ -13,7 +13,11 @@
 // whose name starts with one of them, `right` is "read" or "read-write",
 // `exp` the expiry in unix seconds and `sub` (optional) who holds it.
 //
-// Thread safety: the functions are pure; MemoryViewOwners and
+// AccessControl applies them to each request: who sends it (its `t:` line,
+// or the token its transport carried), whether that may open each document
+// it names and use each client id, and whether it may change anything.
+//
+// Thread safety: the functions are pure; AccessControl, MemoryViewOwners and
 // SqliteViewOwners are not thread-safe (diffsyncd calls them on its service
 // thread only).
 //
@@ -35,6 +39,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "diffsync/engine/clock.h"
+#include "diffsync/engine/protocol.h"
 #include "diffsync/status.h"
 
 struct sqlite3;
@@ -140,6 +146,52 @@ class SqliteViewOwners final : public ViewOwners {
 
   sqlite3* db_;
   std::string path_;
+};
+
+struct AccessOptions {
+  // Tokens are checked against it; empty: no tokens are checked (they are
+  // ignored) and every client is anonymous.
+  std::string secret;
+  // Requests without a token are served, as the anonymous identity, with
+  // the right to read and write every document.
+  bool allow_anonymous = true;
+  // Where client ids are bound to identities; null: in memory. Only used
+  // with a secret (without one every client is the same identity).
+  ViewOwners* owners = nullptr;
+};
+
+// What a request may do.
+struct Admission {
+  // Why it is refused, if it is: code "unauthorized" (no valid token: HTTP
+  // 401) or "forbidden" (a document or client id it may not use: 403), or
+  // "store" (a binding could not be stored). Nothing of it may be applied.
+  std::optional<engine::Error> refusal;
+  // Its changes are refused (engine::Server::Handle's `read_only`).
+  bool read_only = false;
+};
+
+class AccessControl {
+ public:
+  AccessControl(AccessOptions options, engine::Clock& clock);
+
+  // Decides for `request`, whose token is its t: line or else
+  // `transport_token`. Binds the client ids it is the first to use to its
+  // identity (durably) when it is admitted.
+  Admission Admit(const engine::Message& request,
+                  std::string_view transport_token);
+  // Checks a token given once for a whole connection: the refusal
+  // ("unauthorized") if it is not valid.
+  std::optional<engine::Error> CheckToken(std::string_view token);
+
+ private:
+  Result<std::optional<std::string>> OwnerOf(const std::string& client_id);
+
+  AccessOptions options_;
+  engine::Clock& clock_;
+  std::unique_ptr<ViewOwners> own_owners_;  // When options_.owners is null.
+  ViewOwners* owners_;
+  // Owners looked up or bound, so that a busy client costs no query.
+  std::unordered_map<std::string, std::string> known_;
 };
 
 }  // namespace diffsync::server
