@@ -281,10 +281,17 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       // A full resync. Rather than dropping what the user typed since the
       // server last confirmed our shadow (unacknowledged edits included),
       // rebase it onto the server's text; edits the server already has are
-      // recognised and not applied twice.
+      // recognised and not applied twice. Unless the server refused them
+      // (a read-only client): then its text is ours, or they would be sent
+      // and refused again forever.
+      const bool refused = std::any_of(
+          reply.errors.begin(), reply.errors.end(),
+          [](const Error& e) { return e.code == "read-only"; });
       internal::MergeResult merged = internal::Merge(
           confirmed_, internal::DiffChange(confirmed_, *server_text, options_.dmp),
-          internal::DiffChange(confirmed_, text_, options_.dmp), *server_text,
+          internal::DiffChange(confirmed_, refused ? confirmed_ : text_,
+                               options_.dmp),
+          *server_text,
           internal::Priority::kExisting, options_.dmp, /*skip_repeats=*/true);
       effects.text_changes.push_back(
           internal::DiffChange(text_, merged.text, options_.dmp));

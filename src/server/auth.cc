@@ -6,12 +6,11 @@
 #include <sqlite3.h>
 
 #include <array>
-#include <chrono>
-#include <set>
-#include <fstream>
-#include <sstream>
-
 #include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 namespace diffsync::server {
 namespace {
@@ -44,9 +43,9 @@ int DecodeChar(char c) {
 // the offset there.
 Result<std::string> DecodeAt(std::string_view text, size_t base) {
   if (text.size() % 4 == 1) {
-    return Status::InvalidArgument(
-        "bad base64url length " + std::to_string(text.size()) +
-        " at offset " + std::to_string(base));
+    return Status::InvalidArgument("bad base64url length " +
+                                   std::to_string(text.size()) + " at offset " +
+                                   std::to_string(base));
   }
   std::string out;
   out.reserve(text.size() * 3 / 4);
@@ -225,8 +224,8 @@ std::string MintToken(const TokenClaims& claims, std::string_view secret) {
 std::string TokenSignature(std::string_view signed_part,
                            std::string_view secret) {
   const Mac mac = Sign(secret, signed_part);
-  return Base64UrlEncode(std::string_view(
-      reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return Base64UrlEncode(
+      std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
 }
 
 Result<TokenClaims> VerifyToken(std::string_view token, std::string_view secret,
@@ -378,15 +377,13 @@ Result<std::optional<std::string>> SqliteViewOwners::Owner(
 Status SqliteViewOwners::Bind(const std::string& client_id,
                               const std::string& identity) {
   sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT OR IGNORE INTO owners VALUES (?, ?, ?)", -1,
-                         &statement, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "INSERT OR IGNORE INTO owners VALUES (?, ?, ?)",
+                         -1, &statement, nullptr) != SQLITE_OK) {
     return Error("bind a client id");
   }
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   sqlite3_bind_text(statement, 1, client_id.data(),
                     static_cast<int>(client_id.size()), SQLITE_TRANSIENT);
   sqlite3_bind_text(statement, 2, identity.data(),
@@ -423,7 +420,8 @@ std::optional<engine::Error> AccessControl::CheckToken(std::string_view token) {
   Result<TokenClaims> claims =
       VerifyToken(token, options_.secret, clock_.NowMillis() / 1000);
   if (!claims.ok()) {
-    return Refusal("unauthorized", "token refused: " + claims.status().message());
+    return Refusal("unauthorized",
+                   "token refused: " + claims.status().message());
   }
   return std::nullopt;
 }
@@ -463,8 +461,8 @@ Admission AccessControl::Admit(const engine::Message& request,
     Result<TokenClaims> checked =
         VerifyToken(token, options_.secret, clock_.NowMillis() / 1000);
     if (!checked.ok()) {
-      admission.refusal =
-          Refusal("unauthorized", "token refused: " + checked.status().message());
+      admission.refusal = Refusal(
+          "unauthorized", "token refused: " + checked.status().message());
       return admission;
     }
     claims = std::move(*checked);
@@ -474,9 +472,9 @@ Admission AccessControl::Admit(const engine::Message& request,
   std::set<std::string> unbound;
   for (const engine::DocumentBlock& block : request.documents) {
     if (claims && !claims->Covers(block.document)) {
-      admission.refusal = Refusal(
-          "forbidden", "the token does not cover document \"" + block.document +
-                           "\"");
+      admission.refusal =
+          Refusal("forbidden",
+                  "the token does not cover document '" + block.document + "'");
       return admission;
     }
     if (block.client_id.empty() || unbound.contains(block.client_id)) continue;
@@ -489,8 +487,8 @@ Admission AccessControl::Admit(const engine::Message& request,
       unbound.insert(block.client_id);
     } else if (**owner != identity) {
       admission.refusal = Refusal(
-          "forbidden", "client id \"" + block.client_id +
-                           "\" belongs to another identity (a client id is "
+          "forbidden", "client id '" + block.client_id +
+                           "' belongs to another identity (a client id is "
                            "bound to the token that first used it)");
       return admission;
     } else {

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "diffsync/engine/client.h"
 #include "dmp/utf.h"
+#include "server/auth.h"
 #include "server/service_test_util.h"
 
 namespace diffsync::server {
@@ -258,6 +261,257 @@ TEST_F(SyncServiceTest, ARefusalIsAnsweredInOrder) {
   executor_.RunUntil([&] { return replies.size() == 2; });
   EXPECT_EQ(replies[0], "F:0:notes\nd:0:=1\n\n");
   EXPECT_EQ(replies[1], "x:rate-limited:slow down\n\n");
+}
+
+// Access control (docs/PROTOCOL.md, "Access control").
+constexpr std::string_view kSecret = "a server secret of 32 bytes, ok!";
+
+ServiceOptions Guarded() {
+  ServiceOptions options;
+  options.access.secret = std::string(kSecret);
+  options.access.allow_anonymous = false;
+  return options;
+}
+
+class AccessControlTest : public SyncServiceTest {
+ protected:
+  AccessControlTest() : SyncServiceTest(Guarded()) {}
+
+  std::string Token(std::vector<std::string> docs, Right right,
+                    std::string subject = "", int64_t valid_seconds = 3600) {
+    return MintToken({.documents = std::move(docs),
+                      .prefixes = {},
+                      .right = right,
+                      .expires = clock_.NowMillis() / 1000 + valid_seconds,
+                      .subject = std::move(subject)},
+                     kSecret);
+  }
+
+  // One cycle of `doc` as `client_id` with `token`; the decoded reply.
+  engine::Message Cycle(const std::string& client_id,
+                        engine::ClientDocument& doc, const std::string& token,
+                        Session* session = nullptr) {
+    engine::Message request;
+    request.token = token;
+    request.documents.push_back(doc.MakeRequest());
+    request.documents.back().client_id = client_id;
+    const std::string reply = Ask(*engine::EncodeMessage(request), session);
+    Result<engine::Message> decoded = engine::DecodeMessage(reply);
+    EXPECT_TRUE(decoded.ok()) << reply;
+    for (const engine::DocumentBlock& block : decoded->documents) {
+      EXPECT_TRUE(doc.HandleReply(block).ok()) << reply;
+    }
+    return *decoded;
+  }
+
+  void Write(const std::string& document, const std::string& text) {
+    engine::ClientDocument writer(document);
+    EXPECT_TRUE(writer.Replace(0, 0, text).ok());
+    Cycle("writer", writer, Token({document}, Right::kReadWrite, "writer"));
+  }
+};
+
+TEST_F(AccessControlTest, WithoutAValidTokenNothingIsSentOrChanged) {
+  Write("notes", "secret plans");
+  const std::string wrong_secret =
+      MintToken({.documents = {"notes"},
+                 .prefixes = {},
+                 .right = Right::kReadWrite,
+                 .expires = clock_.NowMillis() / 1000 + 60,
+                 .subject = ""},
+                "some other server's secret......");
+  const std::string expired = Token({"notes"}, Right::kReadWrite, "", 10);
+  clock_.Advance(std::chrono::seconds(11));
+  struct Case {
+    std::string token_line;
+    std::string reply;
+  };
+  const std::vector<Case> cases = {
+      {"",
+       "x:unauthorized:no token: this server needs one (a t: line, an "
+       "Authorization: Bearer header or an access_token query parameter)"},
+      {"t:" + wrong_secret + "\n",
+       "x:unauthorized:token refused: bad signature (not signed with this "
+       "server's secret, or altered)"},
+      {"t:" + expired + "\n", "x:unauthorized:token refused: token expired"},
+      {"t:nonsense\n",
+       "x:unauthorized:token refused: malformed token: expected three parts"},
+  };
+  for (const Case& c : cases) {
+    const std::string reply =
+        Ask(c.token_line + "u:eve\nF:0:notes\nd:0:=12\t+ (leaked)\n\n");
+    EXPECT_TRUE(reply.starts_with(c.reply)) << reply;
+    EXPECT_EQ(reply.find("secret plans"), std::string::npos) << reply;
+    EXPECT_EQ(reply.find("F:"), std::string::npos) << reply;
+    EXPECT_EQ(DocumentText("notes"), "secret plans");
+  }
+  // A raw text from nobody creates nothing either.
+  EXPECT_TRUE(
+      Ask("u:eve\nF:0:fresh\nR:0:mine\n\n").starts_with("x:unauthorized"));
+  EXPECT_EQ(DocumentText("fresh"), "<none>");
+}
+
+TEST_F(AccessControlTest, ATokenOpensOnlyTheDocumentsItNames) {
+  Write("notes", "mine");
+  Write("other", "theirs");
+  const std::string token = Token({"notes"}, Right::kReadWrite);
+  const std::string reply = Ask("t:" + token + "\nu:c1\nF:0:other\nr:0:\n\n");
+  EXPECT_EQ(reply, "x:forbidden:the token does not cover document 'other'\n\n");
+  // A request naming an allowed and a forbidden document is refused whole.
+  EXPECT_TRUE(Ask("t:" + token + "\nu:c1\nF:0:notes\nr:0:\nF:0:other\nr:0:\n\n")
+                  .starts_with("x:forbidden"));
+  EXPECT_TRUE(
+      Ask("t:" + token + "\nu:c1\nN:other\n\n").starts_with("x:forbidden"));
+  EXPECT_EQ(DocumentText("other"), "theirs");
+  EXPECT_EQ(Ask("t:" + token + "\nu:c1\nF:0:notes\nr:0:\n\n"),
+            "F:0:notes\nd:0:+mine\n\n");
+  // The same token given by the transport instead of a t: line.
+  std::optional<std::string> via_transport;
+  service_.Handle(
+      "u:c2\nF:0:notes\nr:0:\n\n", nullptr,
+      [&](std::string r) { via_transport = r; }, token);
+  executor_.RunUntil([&] { return via_transport.has_value(); });
+  EXPECT_EQ(*via_transport, "F:0:notes\nd:0:+mine\n\n");
+}
+
+TEST_F(AccessControlTest, AReadOnlyClientIsResyncedToTheServerText) {
+  Write("notes", "the server's text");
+  const std::string read = Token({"notes"}, Right::kRead, "reader");
+  engine::ClientDocument reader("notes");
+  Cycle("reader", reader, read);
+  ASSERT_EQ(reader.text().ToString(), "the server's text");
+  ASSERT_TRUE(reader.Replace(0, 3, "my").ok());
+  engine::Message reply = Cycle("reader", reader, read);
+  ASSERT_EQ(reply.documents.size(), 1u);
+  ASSERT_EQ(reply.documents[0].errors.size(), 1u);
+  EXPECT_EQ(reply.documents[0].errors[0].code, "read-only");
+  ASSERT_EQ(reply.documents[0].edits.size(), 1u);
+  EXPECT_EQ(reply.documents[0].edits[0].kind, engine::Edit::Kind::kRaw);
+  EXPECT_EQ(reply.documents[0].edits[0].data, "the server's text");
+  EXPECT_EQ(reader.text().ToString(), "the server's text");
+  EXPECT_EQ(DocumentText("notes"), "the server's text");
+  // It goes on reading: a writer's change reaches it.
+  engine::ClientDocument writer("notes");
+  const std::string write = Token({"notes"}, Right::kReadWrite, "writer2");
+  Cycle("w2", writer, write);
+  ASSERT_TRUE(writer.Replace(0, 0, "> ").ok());
+  Cycle("w2", writer, write);
+  Cycle("reader", reader, read);
+  EXPECT_EQ(reader.text().ToString(), "> the server's text");
+  EXPECT_TRUE(reader.in_sync());
+  // MobWrite's overwrite and nullify are refused too.
+  EXPECT_NE(Ask("t:" + read + "\nu:reader2\nF:0:notes\nR:0:replaced\n\n")
+                .find("x:read-only"),
+            std::string::npos);
+  EXPECT_NE(Ask("t:" + read + "\nu:reader2\nN:notes\n\n").find("x:read-only"),
+            std::string::npos);
+  EXPECT_EQ(DocumentText("notes"), "> the server's text");
+  // Nor does a reader's text become a new document's.
+  const std::string fresh = Token({"fresh"}, Right::kRead);
+  Ask("t:" + fresh + "\nu:reader3\nF:0:fresh\nr:0:planted\n\n");
+  EXPECT_NE(DocumentText("fresh"), "planted");
+}
+
+TEST_F(AccessControlTest, AClientIdBelongsToTheIdentityThatFirstUsedIt) {
+  const std::string alice = Token({"notes"}, Right::kReadWrite, "alice");
+  const std::string alice_again = Token({"notes"}, Right::kRead, "alice", 7200);
+  const std::string mallory = Token({"notes"}, Right::kReadWrite, "mallory");
+  const std::string no_subject = Token({"notes"}, Right::kReadWrite);
+  engine::ClientDocument doc("notes");
+  ASSERT_TRUE(doc.Replace(0, 0, "alice's").ok());
+  Cycle("c1", doc, alice);
+  const std::string hijack =
+      "t:" + mallory + "\nu:c1\nF:1:notes\nd:1:=7\t+!\n\n";
+  EXPECT_EQ(Ask(hijack),
+            "x:forbidden:client id 'c1' belongs to another identity (a "
+            "client id is bound to the token that first used it)\n\n");
+  EXPECT_TRUE(Ask("t:" + no_subject + "\nu:c1\nF:1:notes\nd:1:=7\n\n")
+                  .starts_with("x:forbidden"));
+  EXPECT_EQ(DocumentText("notes"), "alice's");
+  // Another token of the same subject is the same identity.
+  Cycle("c1", doc, alice_again);
+  EXPECT_TRUE(doc.in_sync());
+  // A token without a subject owns the ids it used first, alone.
+  engine::ClientDocument other("notes");
+  Cycle("c2", other, no_subject);
+  EXPECT_TRUE(Ask("t:" + alice + "\nu:c2\nF:1:notes\nd:1:=7\n\n")
+                  .starts_with("x:forbidden"));
+}
+
+TEST(AccessControlRestartTest, BindingsOutliveARestart) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("owners_restart_" + std::to_string(getpid()) + ".db");
+  std::filesystem::remove(path);
+  GatedStore durable;
+  engine::ManualClock clock;
+  Metrics metrics;
+  auto token = [&](const std::string& subject) {
+    return MintToken({.documents = {"notes"},
+                      .prefixes = {},
+                      .right = Right::kReadWrite,
+                      .expires = clock.NowMillis() / 1000 + 60,
+                      .subject = subject},
+                     kSecret);
+  };
+  auto ask = [&](SyncService& service, ManualExecutor& executor,
+                 const std::string& request) {
+    std::optional<std::string> reply;
+    service.Handle(request, nullptr, [&](std::string r) { reply = r; });
+    executor.RunUntil([&] { return reply.has_value(); });
+    return *reply;
+  };
+  for (int run = 0; run < 2; ++run) {
+    auto owners = SqliteViewOwners::Open(path.string());
+    ASSERT_TRUE(owners.ok()) << owners.status().ToString();
+    ServiceOptions options = Guarded();
+    options.access.owners = owners->get();
+    ManualExecutor executor;
+    SyncService service(durable, clock, options, executor.Post(), metrics);
+    if (run == 0) {
+      EXPECT_EQ(ask(service, executor,
+                    "t:" + token("alice") + "\nu:c1\nF:0:notes\nr:0:hi\n\n"),
+                "F:0:notes\nd:0:=2\n\n");
+    } else {
+      EXPECT_TRUE(ask(service, executor,
+                      "t:" + token("mallory") + "\nu:c1\nF:1:notes\nd:0:=2\n\n")
+                      .starts_with("x:forbidden"));
+      EXPECT_EQ(ask(service, executor,
+                    "t:" + token("alice") + "\nu:c1\nF:1:notes\nd:0:=2\n\n"),
+                "F:1:notes\nd:1:=2\n\n");
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(AccessControlAnonymousTest, AnonymousClientsShareNoIdsWithTokens) {
+  GatedStore durable;
+  engine::ManualClock clock;
+  Metrics metrics;
+  ManualExecutor executor;
+  ServiceOptions options = Guarded();
+  options.access.allow_anonymous = true;
+  SyncService service(durable, clock, options, executor.Post(), metrics);
+  auto ask = [&](const std::string& request) {
+    std::optional<std::string> reply;
+    service.Handle(request, nullptr, [&](std::string r) { reply = r; });
+    executor.RunUntil([&] { return reply.has_value(); });
+    return *reply;
+  };
+  const std::string token = MintToken({.documents = {"notes"},
+                                       .prefixes = {},
+                                       .right = Right::kReadWrite,
+                                       .expires = clock.NowMillis() / 1000 + 60,
+                                       .subject = "alice"},
+                                      kSecret);
+  EXPECT_EQ(ask("u:anon1\nF:0:notes\nr:0:open\n\n"), "F:0:notes\nd:0:=4\n\n");
+  EXPECT_TRUE(ask("t:" + token + "\nu:anon1\nF:1:notes\nd:1:=4\n\n")
+                  .starts_with("x:forbidden"));
+  EXPECT_EQ(ask("t:" + token + "\nu:a1\nF:0:notes\nr:0:\n\n"),
+            "F:0:notes\nd:0:+open\n\n");
+  EXPECT_TRUE(ask("u:a1\nF:1:notes\nd:1:=4\n\n").starts_with("x:forbidden"));
+  // A bad token is refused, not taken as anonymous.
+  EXPECT_TRUE(ask("t:bad\nu:anon1\nF:1:notes\nd:1:=4\n\n")
+                  .starts_with("x:unauthorized"));
 }
 
 }  // namespace
