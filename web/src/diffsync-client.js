@@ -20,7 +20,7 @@
 //   client.start();
 import {
   applyOps, decodeMessage, diffOps, encodeText, fromDelta, hasMetadata, isIdentity,
-  peerCursors, toDelta, transform,
+  peerCursors, toDelta, transform, withoutRepeats,
 } from './protocol.js';
 
 export * from './protocol.js';
@@ -38,13 +38,16 @@ export class DocumentSync {
     this.serverVersion = 0; // m
     this.deltaOk = false;
     this.joined = false;
+    // The last request resynced: the server's answer may bring back edits of
+    // ours it had applied, which our local change holds too.
+    this.rebase = false;
     // Unacknowledged edits, oldest first: {raw, version, data}.
     this.stack = [];
   }
 
   toJSON() {
-    const { document, text, shadow, confirmed, clientVersion, serverVersion, deltaOk, joined, stack } = this;
-    return { document, text, shadow, confirmed, clientVersion, serverVersion, deltaOk, joined, stack };
+    const { document, text, shadow, confirmed, clientVersion, serverVersion, deltaOk, joined, rebase, stack } = this;
+    return { document, text, shadow, confirmed, clientVersion, serverVersion, deltaOk, joined, rebase, stack };
   }
 
   static fromJSON(saved) {
@@ -85,6 +88,7 @@ export class DocumentSync {
       // Out of step: offer the last shadow both sides confirmed; what the user
       // typed since stays a local change, merged onto the answer.
       this.shadow = this.confirmed;
+      this.rebase = true;
       this.stack = [{ raw: true, version: ++this.clientVersion, data: this.confirmed }];
     }
     const lines = [`F:${this.serverVersion}:${encodeText(this.document)}`];
@@ -117,9 +121,9 @@ export class DocumentSync {
     for (const edit of block.edits) {
       if (edit.raw) {
         // A full resync: rebase what the user changed since the last
-        // confirmed shadow onto the server's text.
-        const server = diffOps(this.confirmed, edit.data);
+        // confirmed shadow onto the server's text, skipping what it has.
         const local = diffOps(this.confirmed, this.text);
+        const server = withoutRepeats(diffOps(this.confirmed, edit.data), local);
         const ops = edit.overwrite && isIdentity(local) ? diffOps(this.text, edit.data)
           : transform(server, local);
         this.text = applyOps(this.text, ops);
@@ -147,12 +151,14 @@ export class DocumentSync {
       }
       this.serverVersion++;
       if (isIdentity(change)) continue;
+      const local = diffOps(this.shadow, this.text);
       const ops = edit.overwrite ? diffOps(this.text, newShadow)
-        : transform(change, diffOps(this.shadow, this.text));
+        : transform(this.rebase ? withoutRepeats(change, local) : change, local);
       this.text = applyOps(this.text, ops);
       effects.changes.push(ops);
       this.shadow = newShadow;
     }
+    if (this.deltaOk) this.rebase = false;
     if (this.stack.length === 0) this.confirmed = this.shadow;
     return effects;
   }

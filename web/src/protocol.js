@@ -200,6 +200,54 @@ export function transform(incoming, local) {
   return out.filter((op) => op.retain !== 0 && op.delete !== 0 && op.insert !== '');
 }
 
+// The hunks of a change, {begin, end, insert}: [begin, end) of the old text
+// replaced by `insert`, one per run of edits between two retains.
+export function hunksOf(ops) {
+  const hunks = [];
+  let at = 0;
+  let hunk = null;
+  for (const op of ops) {
+    if (op.retain !== undefined) {
+      if (op.retain > 0) hunk = null;
+      at += op.retain;
+      continue;
+    }
+    if (!hunk) {
+      hunk = { begin: at, end: at, insert: '' };
+      hunks.push(hunk);
+    }
+    if (op.delete !== undefined) {
+      at += op.delete;
+      hunk.end = at;
+    } else {
+      hunk.insert += op.insert;
+    }
+  }
+  return hunks;
+}
+
+// `incoming` without the hunks `local` made too (the same text replaced by
+// the same insert). After a resync, edits of ours the server had applied
+// (their acknowledgement lost) come back in its change: transforming them
+// over our own would type them twice. As the C++ client's merge with
+// skip_repeats.
+export function withoutRepeats(incoming, local) {
+  const ours = hunksOf(local);
+  const kept = hunksOf(incoming).filter((h) =>
+    !ours.some((o) => o.begin === h.begin && o.end === h.end && o.insert === h.insert));
+  const length = incoming.reduce((n, op) => n + (op.retain ?? op.delete ?? 0), 0);
+  const ops = [];
+  let at = 0;
+  for (const h of kept) {
+    if (h.begin > at) ops.push({ retain: h.begin - at });
+    if (h.end > h.begin) ops.push({ delete: h.end - h.begin });
+    if (h.insert) ops.push({ insert: h.insert });
+    at = h.end;
+  }
+  if (length > at) ops.push({ retain: length - at });
+  return ops;
+}
+
 // A position moved through a change (after text inserted right there when
 // `afterInserts`).
 export function mapPosition(ops, pos, afterInserts = false) {

@@ -112,3 +112,50 @@ test('a client joins, edits, merges a server edit into what it typed, and resync
   const again = DocumentSync.fromJSON(JSON.parse(JSON.stringify(doc)));
   assert.deepEqual(again.makeRequest(), doc.makeRequest());
 });
+
+// The server applied " text" but its acknowledgement was lost; then the
+// client fell out of step and resynced from the confirmed shadow, "shared".
+// The server's answer brings " text" back as its own change: it must not be
+// typed a second time, while an edit of someone else's in it is kept (one
+// that is not right next to ours: a diff makes the two one hunk, which is
+// then not recognised, here as in the C++ client).
+function resyncedAfterALostAcknowledgement() {
+  const doc = new DocumentSync('notes');
+  doc.text = 'shared';
+  doc.makeRequest();
+  doc.handleReply(decodeMessage('F:1:notes\n\n').blocks[0]);
+  doc.text = 'shared text';
+  assert.deepEqual(doc.makeRequest(), ['F:0:notes', 'd:1:=6\t+ text']); // Its reply is lost.
+  const foreign = doc.handleReply(decodeMessage('F:9:notes\n\n').blocks[0]);
+  assert.ok(foreign.resync);
+  doc.text = '> shared text';
+  assert.deepEqual(doc.makeRequest(), ['F:0:notes', 'r:10:shared']);
+  return doc;
+}
+
+test('a resync answered by a delta does not repeat what the server already had', () => {
+  const doc = resyncedAfterALostAcknowledgement();
+  // diffsyncd takes the raw text as the shadow and answers with its change.
+  const fx = doc.handleReply(decodeMessage('F:10:notes\nd:0:-1\t+S\t=5\t+ text\n\n').blocks[0]);
+  assert.equal(doc.text, '> Shared text');
+  assert.equal(doc.shadow, 'Shared text');
+  assert.equal(applyOps('> shared text', fx.changes[0]), '> Shared text');
+  // Out of the resync: the next request carries only "> ".
+  assert.deepEqual(doc.makeRequest(), ['F:1:notes', 'd:10:+%3E \t=11']);
+  doc.text = '> Shared text text';
+  doc.handleReply(decodeMessage('F:11:notes\nd:1:=13\t+ text\n\n').blocks[0]);
+  assert.equal(doc.text, '> Shared text text text', 'a repeat outside a resync is a new edit');
+});
+
+test('a resync answered by the whole text does not repeat what the server already had', () => {
+  const doc = resyncedAfterALostAcknowledgement();
+  doc.handleReply(decodeMessage('F:11:notes\nr:4:Shared text\n\n').blocks[0]);
+  assert.equal(doc.text, '> Shared text');
+  assert.equal(doc.serverVersion, 4);
+  // The state of a resync survives a reload in the middle of it.
+  const again = resyncedAfterALostAcknowledgement();
+  const restored = DocumentSync.fromJSON(JSON.parse(JSON.stringify(again)));
+  assert.equal(restored.rebase, true);
+  restored.handleReply(decodeMessage('F:10:notes\nd:0:-1\t+S\t=5\t+ text\n\n').blocks[0]);
+  assert.equal(restored.text, '> Shared text');
+});
