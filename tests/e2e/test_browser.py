@@ -1,7 +1,9 @@
 """The browser editor in real headless Chromium (browser/scenarios.mjs,
 driven by playwright-core from web/node_modules) against a diffsyncd this
 test starts: two users typing at once, cursor stability, offline editing,
-a reload with unacknowledged edits, a conflict told to the user. Screenshots of the two-user case go to
+a WebSocket that never opens (the automatic HTTP fallback), a reload with
+unacknowledged edits, two tabs on one document, a conflict told to the
+user. Screenshots of the two-user case go to
 <build>/browser-artifacts/ (the build directory of $DIFFSYNCD)."""
 
 import os
@@ -25,7 +27,8 @@ def artifact_dir():
 
 
 @pytest.mark.parametrize("scenario", ["two-users", "cursor", "offline",
-                                      "reload", "conflict"])
+                                      "fallback", "reload", "tabs",
+                                      "conflict"])
 def test_browser(diffsyncd, scenario):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail("no Chromium at %s (scripts/deps.sh installs it)" % CHROMIUM)

@@ -5,7 +5,7 @@
 import { basicSetup } from 'codemirror';
 import { Annotation, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
 import { Decoration, EditorView, WidgetType } from '@codemirror/view';
-import { SyncClient, hunkEdits, opsToChanges } from './diffsync-client.js';
+import { SyncClient, hunkEdits, opsToChanges, savedStatePending, stateKey } from './diffsync-client.js';
 
 const RECENT_KEY = 'diffsync:recent';
 const remote = Annotation.define();
@@ -117,19 +117,46 @@ const peersField = StateField.define({
   provide: (field) => EditorView.decorations.from(field),
 });
 
-// True if this tab may own the document's saved state: two tabs sharing it
-// would be one client sending two different edit streams. The lock is held
-// while the page lives; a page being reloaded may still hold it for a
-// moment, so it is waited for a little.
-function ownSavedState(name) {
-  if (!navigator.locks) return Promise.resolve(true);
-  const signal = AbortSignal.timeout(2000);
+// Which saved state this tab keeps. Two tabs sharing one would be one
+// client id sending two edit streams, so each tab on a document is a client
+// of its own with a slot: slot 0 is the document's state, slot k > 0 its
+// k-th extra one (stateKey). A Web Lock per slot, held while the page lives,
+// tells which slots are taken. A tab keeps its slot across reloads
+// (sessionStorage is per tab); a page being reloaded may still hold it for
+// a moment, so it is waited for a little. Otherwise a free slot left with
+// unsent edits (its tab was closed offline) is taken before an empty one,
+// so the next tab sends them. Null: all MAX_SLOTS taken (memory only).
+const MAX_SLOTS = 8;
+
+function lockSlot(name, slot, options) {
   return new Promise((resolve) => {
-    navigator.locks.request(`diffsync:${name}`, { signal }, () => {
-      resolve(true);
-      return new Promise(() => {});
+    navigator.locks.request(`diffsync:${name}:${slot}`, options, (lock) => {
+      resolve(lock !== null);
+      // Held until the page goes.
+      return lock === null ? undefined : new Promise(() => {});
     }).catch(() => resolve(false));
   });
+}
+
+async function claimSlot(name) {
+  if (!navigator.locks) return 0;
+  const remembered = `diffsync:slot:${name}`;
+  const claim = (slot) => {
+    sessionStorage.setItem(remembered, String(slot));
+    return slot;
+  };
+  const mine = Number.parseInt(sessionStorage.getItem(remembered) ?? '', 10);
+  if (mine >= 0 && mine < MAX_SLOTS &&
+      await lockSlot(name, mine, { signal: AbortSignal.timeout(2000) })) {
+    return claim(mine);
+  }
+  const slots = Array.from({ length: MAX_SLOTS }, (_, i) => i);
+  const pending = slots.filter((slot) =>
+    savedStatePending(localStorage, stateKey(location.origin, name, slot)));
+  for (const slot of [...pending, ...slots]) {
+    if (await lockSlot(name, slot, { ifAvailable: true })) return claim(slot);
+  }
+  return null;
 }
 
 async function showEditor(root, name) {
@@ -150,10 +177,12 @@ async function showEditor(root, name) {
   );
 
   const params = new URLSearchParams(location.search);
+  const slot = await claimSlot(name);
   const client = new SyncClient({
     server: location.origin,
     document: name,
-    storage: (await ownSavedState(name)) ? localStorage : null,
+    storage: slot === null ? null : localStorage,
+    slot: slot ?? 0,
     transport: params.get('transport') ?? 'auto',
   });
 

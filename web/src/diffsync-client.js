@@ -170,8 +170,29 @@ export function newClientId() {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
 
+// Where a client's state is kept in a Storage: one entry per server,
+// document and slot (each browser tab on a document is a client of its own;
+// slot 0 is the first one's).
+export function stateKey(server, document, slot = 0) {
+  const base = `diffsync:${new URL(server).host}:${document}`;
+  return slot > 0 ? `${base}#${slot}` : base;
+}
+
+// True if `storage` holds a state for that key with edits the server has
+// not acknowledged.
+export function savedStatePending(storage, key) {
+  try {
+    const saved = JSON.parse(storage.getItem(key) ?? 'null');
+    return saved !== null && !DocumentSync.fromJSON(saved.doc).synced;
+  } catch {
+    return false;
+  }
+}
+
 const REPLY_TIMEOUT_MS = 15000;
 const HTTP_POLL_MS = 1000;
+const WS_RETRY_MS = 5000;
+const WS_RETRY_MAX_MS = 60000;
 
 // Drives a DocumentSync against a server. Events (on(name, fn)):
 //   'remote'   {text, ops: [operations…]}: the text changed by others' edits;
@@ -180,12 +201,12 @@ const HTTP_POLL_MS = 1000;
 //   'conflict' {version, reason, hunk}: a hunk of ours the server dropped;
 //   'error'    {code, text} from the server or the transport.
 export class SyncClient {
-  constructor({ server, document, storage = null, clientId = null, transport = 'auto' }) {
+  constructor({ server, document, storage = null, slot = 0, clientId = null, transport = 'auto' }) {
     this.server = new URL(server);
     this.document = document;
     this.storage = storage;
     this.transport = transport;
-    this.key = `diffsync:${this.server.host}:${document}`;
+    this.key = stateKey(server, document, slot);
     const saved = this.load();
     this.doc = saved?.doc ?? new DocumentSync(document);
     this.clientId = saved?.clientId ?? clientId ?? newClientId();
@@ -202,6 +223,7 @@ export class SyncClient {
     this.timers = {};
     this.started = false;
     this.wsFailures = 0;
+    this.wsRetry = WS_RETRY_MS;
     this.bytes = { sent: 0, received: 0 };
     this.save();
   }
@@ -319,22 +341,31 @@ export class SyncClient {
     }
     if (this.mode === 'http') {
       this.setState('connecting');
+      if (this.transport === 'auto') this.probeLater();
       this.cycle();
       return;
     }
     this.setState('connecting');
+    this.attach(new WebSocket(this.wsUrl()), false);
+  }
+
+  wsUrl() {
     const url = new URL('/ws', this.server);
     url.protocol = this.server.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(url);
+    return url;
+  }
+
+  // Makes `ws` our connection (`opened`: it is open already).
+  attach(ws, opened) {
     this.ws = ws;
-    let opened = false;
-    ws.onopen = () => {
+    const onOpen = () => {
       opened = true;
       this.wsFailures = 0;
       this.backoff = 500;
       this.setState('connected');
       this.cycle();
     };
+    ws.onopen = onOpen;
     ws.onmessage = (event) => this.receive(String(event.data));
     ws.onclose = () => {
       if (this.ws !== ws) return;
@@ -342,10 +373,47 @@ export class SyncClient {
       this.inFlight = false;
       this.clearTimer('reply');
       this.setState('offline');
-      // A server that answers HTTP but never a WebSocket: use the gateway.
-      if (!opened && ++this.wsFailures >= 2 && this.transport === 'auto') this.mode = 'http';
+      // A server that answers HTTP but never a WebSocket: use the gateway,
+      // and try the WebSocket again now and then.
+      if (!opened && ++this.wsFailures >= 2 && this.transport === 'auto') {
+        this.mode = 'http';
+        this.wsRetry = WS_RETRY_MS;
+      }
       if (this.started) this.retryLater();
     };
+    if (opened) onOpen();
+  }
+
+  // On the automatic HTTP fallback: a WebSocket is tried after WS_RETRY_MS,
+  // then twice as long each time (to WS_RETRY_MAX_MS), with jitter; the
+  // first that opens is taken and the polling stops.
+  probeLater() {
+    if (!this.started || this.timers.probe) return;
+    const delay = this.wsRetry * (0.75 + Math.random() * 0.5);
+    this.timers.probe = setTimeout(() => {
+      delete this.timers.probe;
+      if (!this.started || this.mode !== 'http' || !this.online()) return;
+      const ws = new WebSocket(this.wsUrl());
+      let taken = false;
+      ws.onopen = () => {
+        if (!this.started || this.mode !== 'http') {
+          ws.close();
+          return;
+        }
+        taken = true;
+        this.mode = 'ws';
+        this.clearTimer('poll');
+        // A request in flight over HTTP is answered there; one more cycle
+        // then goes here (the server pushes only to a session that synced).
+        if (this.inFlight) this.again = true;
+        this.attach(ws, true);
+      };
+      ws.onclose = () => {
+        if (taken) return;
+        this.wsRetry = Math.min(this.wsRetry * 2, WS_RETRY_MAX_MS);
+        this.probeLater();
+      };
+    }, delay);
   }
 
   disconnect(why) {
@@ -353,6 +421,7 @@ export class SyncClient {
     this.clearTimer('send');
     this.clearTimer('reply');
     this.clearTimer('poll');
+    this.clearTimer('probe');
     const ws = this.ws;
     this.ws = null;
     this.inFlight = false;
@@ -420,6 +489,11 @@ export class SyncClient {
       reply = await response.text();
     } catch (e) {
       this.inFlight = false;
+      if (this.mode !== 'http') {
+        // Moved to a WebSocket meanwhile: the stack goes again there.
+        this.schedule(0);
+        return;
+      }
       this.setState('offline');
       this.emit('error', { code: 'transport', text: e.message });
       this.retryLater();

@@ -22,9 +22,10 @@ const SEED = 'alpha beta gamma\nzweite Zeile 世界\n';
 const FROM_A = 'Aが書いた 👩‍💻 ';
 const FROM_B = ' B wrote e\u0301t\u00e9 🎉';
 
-async function openEditor(browser, doc, query = '') {
+async function openEditor(browser, doc, query = '', setup = null) {
   const context = await browser.newContext({ viewport: { width: 900, height: 420 } });
   context.setDefaultTimeout(TIMEOUT);
+  if (setup) await setup(context);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   await page.goto(`${serverUrl}d/${encodeURIComponent(doc)}${query}`);
@@ -142,6 +143,85 @@ const scenarios = {
       .catch(() => {});
     const top = await b.page.evaluate((pos) => window.diffsync.view.coordsAtPos(pos).top, caret.head);
     assert.ok(Math.abs(top - before) < 2, `B's view jumped: the caret moved from y=${before} to y=${top}`);
+  },
+
+  // A's WebSocket never opens (as behind a proxy that answers the upgrade
+  // with plain HTTP: here diffsyncd's 404 for another path), so A falls
+  // back to the HTTP gateway by itself; A and B type at once, both converge,
+  // and each sees the other present. When WebSockets get through again, A
+  // moves back to one and B's edits are pushed to it.
+  async fallback(browser) {
+    const b = await openEditor(browser, 'fallback 🔌');
+    await seed(b.page, SEED);
+    const a = await openEditor(browser, 'fallback 🔌', '', (context) => context.addInitScript(() => {
+      window.blockWebSocket = true;
+      const Real = window.WebSocket;
+      window.WebSocket = class extends Real {
+        constructor(url, protocols) {
+          super(window.blockWebSocket ? new URL('/no-websocket-here', url) : url, protocols);
+        }
+      };
+    }));
+    await waitSynced(a.page, `text === ${JSON.stringify(SEED)}`);
+    assert.deepEqual(await a.page.evaluate(() => [window.diffsync.client.transport, window.diffsync.client.mode]),
+      ['auto', 'http']);
+    const idA = await a.page.evaluate(() => window.diffsync.client.clientId);
+    const idB = await b.page.evaluate(() => window.diffsync.client.clientId);
+    await Promise.all([typeAt(a.page, 0, FROM_A), typeAt(b.page, SEED.length - 1, FROM_B)]);
+    const text = await converged([a.page, b.page], FROM_A, FROM_B);
+    assert.equal(text, FROM_A + SEED.slice(0, -1) + FROM_B + '\n');
+    await a.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`), idB);
+    await b.page.waitForFunction((id) => document.querySelector(`#peers [data-peer="${id}"]`), idA);
+    assert.equal(await b.page.evaluate(() => window.diffsync.client.mode), 'ws');
+
+    await a.page.evaluate(() => { window.blockWebSocket = false; });
+    await a.page.waitForFunction(() => window.diffsync.client.mode === 'ws' &&
+      window.diffsync.client.ws?.readyState === WebSocket.OPEN, null, { timeout: 30000 });
+    await typeAt(b.page, 0, '↩ ');
+    await converged([a.page, b.page], '↩ ');
+    assert.equal(await a.page.evaluate(() => window.diffsync.client.mode), 'ws');
+    assert.ok(await a.page.evaluate(() => !window.diffsync.client.timers.poll), 'A still polls');
+  },
+
+  // Two tabs of one browser on one document are two clients, each with its
+  // own saved state: what the second types while its messages do not get
+  // through is kept when it is closed, and the next tab opened sends it.
+  async tabs(browser) {
+    const name = 'tabs 🗂';
+    const a = await openEditor(browser, name);
+    await seed(a.page, SEED);
+    let forward = true;
+    const client = (page) => page.evaluate(() => ({
+      id: window.diffsync.client.clientId, key: window.diffsync.client.key,
+      saved: window.diffsync.client.storage !== null,
+    }));
+    const second = await a.context.newPage();
+    second.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await second.routeWebSocket(/\/ws$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (forward) server.send(message);
+      });
+    });
+    await second.goto(`${serverUrl}d/${encodeURIComponent(name)}`);
+    await waitSynced(second, `text === ${JSON.stringify(SEED)}`);
+    const one = await client(a.page);
+    const two = await client(second);
+    assert.ok(one.saved && two.saved, 'a tab keeps no saved state');
+    assert.notEqual(two.id, one.id);
+    assert.notEqual(two.key, one.key);
+    forward = false;
+    await typeAt(second, 0, FROM_A);
+    await second.waitForFunction(() => window.diffsync.client.pending &&
+      window.diffsync.client.doc.stack.length > 0);
+    await second.close();
+    assert.ok(!(await textOf(a.page)).includes(FROM_A), 'the second tab\'s edit reached the server');
+    const third = await a.context.newPage();
+    third.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await third.goto(`${serverUrl}d/${encodeURIComponent(name)}`);
+    const text = await converged([third, a.page], FROM_A);
+    assert.equal(text, FROM_A + SEED);
+    assert.equal((await client(third)).id, two.id, 'the third tab did not take the second one\'s state');
   },
 
   // A goes offline and edits; B edits; A comes back: both edits are kept.
