@@ -92,7 +92,8 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
                  "Forget a client's view unused this long (it is resynced, "
                  "keeping its edits)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      // Bounded so that it stays a positive number of milliseconds.
+      ->check(CLI::Range(1e-6, 1e6));
   size_t history = config.service.engine.history_limit;
   app.add_option("--history-limit", history,
                  "Document changes kept for exact merging")
