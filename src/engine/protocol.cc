@@ -1,5 +1,6 @@
 #include "diffsync/engine/protocol.h"
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "dmp/utf.h"
+#include "engine/wire_context.h"
 
 namespace diffsync::engine {
 namespace {
@@ -16,6 +18,12 @@ namespace {
 using dmp::internal::AppendEncodeUri;
 using dmp::internal::DecodeUri;
 using dmp::internal::FindInvalidUtf8;
+using internal::WireContext;
+using internal::WireForm;
+
+// The compact form's checksum digits.
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 constexpr std::string_view kLineBreaks = "\r\n";
 
@@ -56,8 +64,131 @@ bool IsEmpty(const DocumentBlock& block) {
          block.errors.empty() && block.metadata.empty();
 }
 
+// What a delta starts with (or it is empty), so that the compact form can
+// tell it from a version number.
+bool StartsAsDelta(std::string_view data) {
+  return data.empty() || data[0] == '=' || data[0] == '+' || data[0] == '-';
+}
+
+// A delta without its trailing retain: what the receiver's shadow length
+// implies in the compact form.
+std::string_view StripTail(std::string_view delta) {
+  const size_t tab = delta.rfind('\t');
+  const std::string_view last =
+      tab == std::string_view::npos ? delta : delta.substr(tab + 1);
+  if (last.size() < 2 || last[0] != '=' ||
+      last.find_first_not_of("0123456789", 1) != std::string_view::npos) {
+    return delta;
+  }
+  return tab == std::string_view::npos ? std::string_view()
+                                       : delta.substr(0, tab);
+}
+
+std::optional<uint32_t> CrcFromBase64(std::string_view text) {
+  if (text.size() != 6) return std::nullopt;
+  uint64_t v = 0;
+  for (const char c : text) {
+    const size_t d = kBase64.find(c);
+    if (d == std::string_view::npos) return std::nullopt;
+    v = (v << 6) | d;
+  }
+  if (v > 0xFFFFFFFFu) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+void AppendNumber(int64_t n, std::string& out) {
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
+}
+
+// Follows one message through a WireContext (none: follows nothing), which
+// changes only when the message is done, so that one that fails leaves it
+// as it was.
+class ContextUpdate {
+ public:
+  using Versions = WireContext::Versions;
+
+  explicit ContextUpdate(WireContext* base) : base_(base) {
+    if (base_ != nullptr) {
+      client_ = base_->client;
+      document_ = base_->document;
+    }
+  }
+
+  bool active() const { return base_ != nullptr; }
+  const WireContext::Client& client() const { return client_; }
+  const std::string& document() const { return document_; }
+  std::optional<int64_t> Ack(std::string_view name) const {
+    return Find(name, &Versions::ack);
+  }
+  std::optional<int64_t> LastEdit(std::string_view name) const {
+    return Find(name, &Versions::edit);
+  }
+
+  void SetClient(std::string_view id, bool echo) {
+    if (!active()) return;
+    client_.id = id;
+    client_.echo = echo;
+  }
+  void SetDocument(std::string_view name) {
+    if (active()) document_ = name;
+  }
+  void SetAck(std::string_view name, int64_t version) {
+    if (active()) Touch(name).ack = version;
+  }
+  void SetLastEdit(std::string_view name, int64_t version) {
+    if (active()) Touch(name).edit = version;
+  }
+
+  void Commit() {
+    if (!active()) return;
+    base_->client = std::move(client_);
+    base_->document = std::move(document_);
+    for (auto& [name, versions] : touched_) {
+      auto it = base_->documents.find(name);
+      if (it == base_->documents.end()) {
+        base_->documents.emplace(std::move(name), versions);
+        continue;
+      }
+      if (versions.edit) it->second.edit = versions.edit;
+      if (versions.ack) it->second.ack = versions.ack;
+    }
+  }
+
+ private:
+  // A message names few documents: a short list beats copying the map.
+  Versions& Touch(std::string_view name) {
+    for (auto& [touched, versions] : touched_) {
+      if (touched == name) return versions;
+    }
+    touched_.emplace_back(std::string(name), Versions{});
+    return touched_.back().second;
+  }
+
+  std::optional<int64_t> Find(std::string_view name,
+                              std::optional<int64_t> Versions::*field) const {
+    if (!active()) return std::nullopt;
+    for (const auto& [touched, versions] : touched_) {
+      if (touched == name && versions.*field) return versions.*field;
+    }
+    auto it = base_->documents.find(name);
+    if (it == base_->documents.end()) return std::nullopt;
+    return it->second.*field;
+  }
+
+  WireContext* base_;
+  WireContext::Client client_;
+  std::string document_;
+  std::vector<std::pair<std::string, Versions>> touched_;
+};
+
 class Decoder {
  public:
+  // `context` (may be null) is followed, and with kCompact also read.
+  Decoder(WireForm form, WireContext* context)
+      : compact_(form == WireForm::kCompact), track_(context) {}
+
   Result<Message> Run(std::string_view wire) {
     size_t pos = 0;
     for (;;) {
@@ -93,6 +224,7 @@ class Decoder {
       ++line_;
       return LineError("text after the blank line that ends the message");
     }
+    track_.Commit();
     return std::move(message_);
   }
 
@@ -100,6 +232,12 @@ class Decoder {
   Status LineError(std::string_view what) const {
     return Status::InvalidArgument("line " + std::to_string(line_) + ": " +
                                    std::string(what));
+  }
+
+  // A compact line whose context is missing.
+  Status CompactError(std::string_view what) const {
+    return Status::InvalidArgument("compact form: " +
+                                   LineError(what).message());
   }
 
   Status DecodeLine(std::string_view line) {
@@ -114,6 +252,8 @@ class Decoder {
       case 'U':
         client_id_ = std::string(value);
         echo_ = letter == 'U';
+        named_client_ = true;
+        track_.SetClient(client_id_, echo_);
         break;
       case 'F':
       case 'f':
@@ -165,20 +305,29 @@ class Decoder {
     if (colon == std::string_view::npos || colon == 0) {
       return LineError(LineName(letter) + ": missing version number");
     }
-    const std::optional<int64_t> number = ParseNumber(value.substr(0, colon));
+    if (Status s = Version(letter, value.substr(0, colon), version); !s.ok()) {
+      return s;
+    }
+    *rest = value.substr(colon + 1);
+    return Ok();
+  }
+
+  Status Version(char letter, std::string_view digits, int64_t* version) const {
+    const std::optional<int64_t> number = ParseNumber(digits);
     if (!number) {
-      return LineError(
-          LineName(letter) + ": version " + Quote(value.substr(0, colon)) +
-          " is not a number from 0 to " + std::to_string(kMaxWireInteger));
+      return LineError(LineName(letter) + ": version " + Quote(digits) +
+                       " is not a number from 0 to " +
+                       std::to_string(kMaxWireInteger));
     }
     *version = *number;
-    *rest = value.substr(colon + 1);
     return Ok();
   }
 
   // Decodes an escaped field that starts at byte `offset` of the line.
   Result<std::string> Unescape(std::string_view text, std::string_view what,
                                size_t offset) const {
+    // Most fields hold no escape; the error context is built only for one.
+    if (text.find('%') == std::string_view::npos) return std::string(text);
     return DecodeUri(text,
                      "line " + std::to_string(line_) + ": " + std::string(what),
                      offset);
@@ -201,6 +350,18 @@ class Decoder {
   Status DecodeDocumentLine(char letter, std::string_view value) {
     const bool nullify = letter == 'N' || letter == 'n';
     int64_t version = 0;
+    if (compact_ && !nullify && value.find(':') == std::string_view::npos) {
+      // "F:V": the document in force.
+      if (track_.document().empty()) {
+        return CompactError("F line without a document before");
+      }
+      if (value.empty()) {
+        return LineError(LineName(letter) + ": missing version number");
+      }
+      if (Status s = Version(letter, value, &version); !s.ok()) return s;
+      BeginBlock(track_.document(), nullify, version);
+      return Ok();
+    }
     std::string_view name = value;
     if (!nullify) {
       if (Status s = SplitVersion(letter, value, &version, &name); !s.ok()) {
@@ -213,15 +374,28 @@ class Decoder {
     if (document->empty()) {
       return LineError(LineName(letter) + ": empty document name");
     }
+    BeginBlock(std::move(*document), nullify, version);
+    return Ok();
+  }
+
+  void BeginBlock(std::string document, bool nullify, int64_t version) {
+    if (compact_ && !named_client_) {
+      // The client id in force carries over from the earlier messages.
+      client_id_ = track_.client().id;
+      echo_ = track_.client().echo;
+      named_client_ = true;
+    }
+    track_.SetDocument(document);
+    if (!nullify) track_.SetAck(document, version);
+    if (compact_) prev_edit_ = track_.LastEdit(document);
     DocumentBlock block;
     block.client_id = client_id_;
     block.echo_client_id = echo_;
-    block.document = std::move(*document);
+    block.document = std::move(document);
     block.nullify = nullify;
     block.version = version;
     message_.documents.push_back(std::move(block));
     block_ = message_.documents.size() - 1;
-    return Ok();
   }
 
   // Offset within the line of `part`, a view into `value` (which starts at
@@ -257,9 +431,30 @@ class Decoder {
   }
 
   Status DecodeEdit(char letter, std::string_view value) {
+    const bool is_delta = letter == 'd' || letter == 'D';
+    if (compact_ && !block_) {
+      // The block starts at its first edit: the document in force, one
+      // cycle after its last F line.
+      const std::optional<int64_t> ack = track_.Ack(track_.document());
+      if (track_.document().empty() || !ack) {
+        return CompactError("edit without a block, and no earlier block");
+      }
+      BeginBlock(track_.document(), false, *ack + 1);
+    }
     Edit edit;
     std::string_view data;
-    if (Status s = SplitVersion(letter, value, &edit.version, &data); !s.ok()) {
+    if (compact_ && is_delta && StartsAsDelta(value)) {
+      if (!prev_edit_) {
+        return CompactError("implied version with no earlier edit");
+      }
+      if (*prev_edit_ >= kMaxWireInteger) {
+        return LineError(LineName(letter) + ": implied version past " +
+                         std::to_string(kMaxWireInteger));
+      }
+      edit.version = *prev_edit_ + 1;
+      data = value;
+    } else if (Status s = SplitVersion(letter, value, &edit.version, &data);
+               !s.ok()) {
       return s;
     }
     DocumentBlock* block = ContentBlock();
@@ -271,9 +466,12 @@ class Decoder {
                        " after an N line: edits need an F line");
     }
     edit.overwrite = letter == 'D' || letter == 'R';
-    if (letter == 'd' || letter == 'D') {
+    prev_edit_ = edit.version;
+    track_.SetLastEdit(block->document, edit.version);
+    if (is_delta) {
       edit.kind = Edit::Kind::kDelta;
       edit.data = std::string(data);
+      edit.open_end = compact_;
     } else {
       edit.kind = Edit::Kind::kRaw;
       Result<std::string> text =
@@ -286,6 +484,18 @@ class Decoder {
   }
 
   Status DecodeChecksum(std::string_view value) {
+    if (compact_ && value.find(':') == std::string_view::npos) {
+      // "h:C6" checks the edit just before it.
+      const std::optional<uint32_t> crc = CrcFromBase64(value);
+      if (!crc) return CompactError("checksum is not 6 base64url digits");
+      if (!prev_edit_) return CompactError("checksum with no edit before");
+      if (!after_edit_) {
+        return LineError(
+            "h line not right after the d, D, r or R line it checks");
+      }
+      message_.documents[*block_].edits.back().checksum = *crc;
+      return Ok();
+    }
     if (!after_edit_) {
       return LineError(
           "h line not right after the d, D, r or R line it checks");
@@ -399,13 +609,20 @@ class Decoder {
     return Ok();
   }
 
+  const bool compact_;
+  ContextUpdate track_;
   Message message_;
   int64_t line_ = 0;
   std::string client_id_;
   bool echo_ = false;
+  // A u or U line was read, or (compact) the one in force taken over.
+  bool named_client_ = false;
   std::optional<size_t> block_;  // The block of the last F or N line.
   bool after_edit_ = false;      // The previous known line was an edit.
   bool token_seen_ = false;
+  // Compact: the version of the block document's last edit line, which an
+  // implied version follows.
+  std::optional<int64_t> prev_edit_;
 };
 
 // Why a field cannot be encoded, or "" if it can. The encoder adds the
@@ -445,6 +662,16 @@ std::string Item(std::string_view name, size_t index) {
 
 class Encoder {
  public:
+  // `context` (may be null) is followed, and with kCompact also written
+  // against.
+  Encoder(WireForm form, WireContext* context)
+      : compact_(form == WireForm::kCompact), track_(context) {
+    if (compact_) {
+      client_id_ = track_.client().id;
+      echo_ = track_.client().echo;
+    }
+  }
+
   Result<std::string> Run(const Message& message) {
     if (!message.token.empty()) {
       if (std::string p = UnescapedProblem(message.token); !p.empty()) {
@@ -464,6 +691,7 @@ class Encoder {
       if (Status s = WriteFragment(message.fragments[i], i); !s.ok()) return s;
     }
     out_ += '\n';
+    track_.Commit();
     return std::move(out_);
   }
 
@@ -491,7 +719,7 @@ class Encoder {
   void Start(char letter, int64_t number) {
     out_ += letter;
     out_ += ':';
-    out_ += std::to_string(number);
+    AppendNumber(number, out_);
     out_ += ':';
   }
 
@@ -504,6 +732,7 @@ class Encoder {
   }
 
   Status WriteBlock(const DocumentBlock& block) {
+    bool named_client = false;
     if (block.client_id != client_id_ || block.echo_client_id != echo_) {
       if (std::string p = UnescapedProblem(block.client_id); !p.empty()) {
         return Fail("client_id", p);
@@ -511,6 +740,8 @@ class Encoder {
       Line(block.echo_client_id ? 'U' : 'u', block.client_id);
       client_id_ = block.client_id;
       echo_ = block.echo_client_id;
+      named_client = true;
+      track_.SetClient(client_id_, echo_);
     }
     if (block.document.empty()) return Fail("document", "empty");
     if (std::string p = Utf8Problem(block.document); !p.empty()) {
@@ -521,14 +752,18 @@ class Encoder {
         return Fail("", "a nullify block has no version and no edits");
       }
       out_ += "N:";
+      AppendEncodeUri(block.document, out_);
+      out_ += '\n';
     } else {
       if (std::string p = NumberProblem(block.version, 0); !p.empty()) {
         return Fail("version", p);
       }
-      Start('F', block.version);
+      WriteDocumentLine(block, named_client);
+      track_.SetAck(block.document, block.version);
     }
-    AppendEncodeUri(block.document, out_);
-    out_ += '\n';
+    track_.SetDocument(block.document);
+    prev_edit_ = track_.LastEdit(block.document);
+    first_block_ = false;
     for (size_t i = 0; i < block.edits.size(); ++i) {
       if (Status s = WriteEdit(block.edits[i], i); !s.ok()) return s;
     }
@@ -567,6 +802,26 @@ class Encoder {
     return Status();
   }
 
+  // The F line, which the compact form shortens to "F:V" for the document
+  // in force, or leaves out for the message's first block when it
+  // acknowledges the next version and an edit follows.
+  void WriteDocumentLine(const DocumentBlock& block, bool named_client) {
+    if (compact_ && block.document == track_.document()) {
+      const std::optional<int64_t> ack = track_.Ack(block.document);
+      if (first_block_ && !named_client && !block.edits.empty() && ack &&
+          *ack + 1 == block.version) {
+        return;
+      }
+      out_ += "F:";
+      AppendNumber(block.version, out_);
+      out_ += '\n';
+      return;
+    }
+    Start('F', block.version);
+    AppendEncodeUri(block.document, out_);
+    out_ += '\n';
+  }
+
   Status WriteEdit(const Edit& edit, size_t i) {
     if (std::string p = NumberProblem(edit.version, 0); !p.empty()) {
       return Fail(Item("edits", i) + ".version", p);
@@ -583,18 +838,41 @@ class Encoder {
     }
     char letter = delta ? 'd' : 'r';
     if (edit.overwrite) letter = delta ? 'D' : 'R';
-    Start(letter, edit.version);
-    if (delta) {
-      out_ += edit.data;
+    if (compact_ && delta) {
+      // The trailing retain is the receiver's to imply, and so is a
+      // version that follows the previous edit's.
+      const std::string_view data = StripTail(edit.data);
+      out_ += letter;
+      out_ += ':';
+      if (!prev_edit_ || *prev_edit_ + 1 != edit.version ||
+          !StartsAsDelta(data)) {
+        AppendNumber(edit.version, out_);
+        out_ += ':';
+      }
+      out_ += data;
     } else {
-      AppendEncodeUri(edit.data, out_);
+      Start(letter, edit.version);
+      if (delta) {
+        out_ += edit.data;
+      } else {
+        AppendEncodeUri(edit.data, out_);
+      }
     }
     out_ += '\n';
+    prev_edit_ = edit.version;
+    track_.SetLastEdit(track_.document(), edit.version);
     if (edit.checksum) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      Start('h', edit.version);
-      for (int shift = 28; shift >= 0; shift -= 4) {
-        out_ += kHex[(*edit.checksum >> shift) & 0xF];
+      if (compact_) {
+        out_ += "h:";
+        for (int shift = 30; shift >= 0; shift -= 6) {
+          out_ += kBase64[(*edit.checksum >> shift) & 63];
+        }
+      } else {
+        static constexpr char kHex[] = "0123456789abcdef";
+        Start('h', edit.version);
+        for (int shift = 28; shift >= 0; shift -= 4) {
+          out_ += kHex[(*edit.checksum >> shift) & 0xF];
+        }
       }
       out_ += '\n';
     }
@@ -650,22 +928,42 @@ class Encoder {
     return Status();
   }
 
+  const bool compact_;
+  ContextUpdate track_;
   std::string out_;
   std::optional<size_t> block_;  // The block being written.
   // The client id and echo flag the receiver will have in force.
   std::string client_id_;
   bool echo_ = false;
+  bool first_block_ = true;
+  // Compact: the version of the block document's last edit, which the
+  // next edit's may follow implicitly.
+  std::optional<int64_t> prev_edit_;
 };
 
 }  // namespace
 
 Result<Message> DecodeMessage(std::string_view wire) {
-  return Decoder().Run(wire);
+  return Decoder(WireForm::kNormal, nullptr).Run(wire);
 }
 
 Result<std::string> EncodeMessage(const Message& message) {
-  return Encoder().Run(message);
+  return Encoder(WireForm::kNormal, nullptr).Run(message);
 }
+
+namespace internal {
+
+Result<std::string> EncodeMessage(const Message& message, WireForm form,
+                                  WireContext& context) {
+  return Encoder(form, &context).Run(message);
+}
+
+Result<Message> DecodeMessage(std::string_view wire, WireForm form,
+                              WireContext& context) {
+  return Decoder(form, &context).Run(wire);
+}
+
+}  // namespace internal
 
 bool IsProtocolCode(std::string_view code) {
   if (code.empty()) return false;

@@ -146,6 +146,11 @@ TEST(WireSessionTest, CompactLinesWithoutContextAreErrors) {
             "compact form: line 1: checksum with no edit before");
   EXPECT_EQ(server.Decode("F:2\nd:2:=1\nh:!!\n\n").status().message(),
             "compact form: line 3: checksum is not 6 base64url digits");
+  // As in the normal form, a message needs its blank line, and errors count
+  // the lines as sent.
+  EXPECT_EQ(server.Decode("d:=1\n").status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(server.Decode("F:2\nd:2:=1\nh:2:zz\n\n").status().message(),
+            "line 3: h line: checksum \"zz\" is not 8 hexadecimal digits");
 }
 
 // Random typing by several clients, with pushes and reconnections (new

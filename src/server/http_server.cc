@@ -352,6 +352,17 @@ asio::awaitable<Response> HttpServer::Impl::Route(const Request& req) {
     co_return MakeResponse(req, http::status::ok, "text/plain",
                            std::move(reply));
   }
+  if (path == "/documents" && options_.documents != nullptr) {
+    // On this thread: one short query on the store's read connection
+    // (thread-safe), and a token check that is a pure function.
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    DocumentList::Answer list = options_.documents->Respond(
+        BearerToken(req[http::field::authorization]), now);
+    co_return MakeResponse(req, static_cast<http::status>(list.status),
+                           list.content_type, std::move(list.body));
+  }
   if (options_.web != nullptr && (req.method() == http::verb::get ||
                                    req.method() == http::verb::head)) {
     if (const StaticFile* file = options_.web->Find(path)) {

@@ -30,6 +30,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "diffsync/status.h"
+#include "server/document_list.h"
 #include "server/metrics.h"
 #include "server/static_files.h"
 #include "server/sync_service.h"
@@ -45,6 +46,8 @@ struct HttpOptions {
   int idle_timeout_seconds = 300;
   // The browser editor's files (`/`, `/d/<name>`, `/assets/`), or null.
   const StaticFiles* web = nullptr;
+  // GET /documents (the editor's document list), or null: not found.
+  const DocumentList* documents = nullptr;
 };
 
 class HttpServer {

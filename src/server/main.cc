@@ -56,13 +56,19 @@ int Run(const DaemonConfig& config) {
   if (!web.ok()) {
     spdlog::warn("event=no-editor error=\"{}\"", web.status().ToString());
   }
+  // The editor's document list: the stored names a caller may see.
+  const diffsync::server::DocumentList documents{
+      .names = [&store] { return (*store)->ListDocuments(); },
+      .secret = config.service.access.secret,
+      .allow_anonymous = config.service.access.allow_anonymous};
   diffsync::server::HttpServer http(
       io, service, metrics,
       {.host = config.host,
        .port = config.port,
        .gateway_path = config.gateway_path,
        .max_message_bytes = config.max_message_bytes,
-       .web = web.ok() ? &*web : nullptr});
+       .web = web.ok() ? &*web : nullptr,
+       .documents = &documents});
   if (diffsync::Status s = http.Start(); !s.ok()) {
     std::cerr << "diffsyncd: " << s.ToString() << "\n";
     return 1;

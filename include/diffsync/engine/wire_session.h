@@ -28,8 +28,7 @@
 #ifndef DIFFSYNC_ENGINE_WIRE_SESSION_H_
 #define DIFFSYNC_ENGINE_WIRE_SESSION_H_
 
-#include <cstdint>
-#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -46,8 +45,10 @@ class WireSession {
   };
   // `compact` false: the session never offers or accepts the compact form
   // and is then exactly EncodeMessage / DecodeMessage.
-  explicit WireSession(Role role, bool compact = true)
-      : role_(role), allow_(compact) {}
+  explicit WireSession(Role role, bool compact = true);
+  ~WireSession();
+  WireSession(WireSession&&) noexcept;
+  WireSession& operator=(WireSession&&) noexcept;
 
   // The message as the receiver's session expects it next. Errors as
   // EncodeMessage's.
@@ -62,31 +63,14 @@ class WireSession {
   bool compact() const { return active_; }
 
  private:
-  // What one direction of the connection has established so far.
-  struct Direction {
-    std::string client_line;  // The u/U line in force ("" for none).
-    std::string document;     // Of the last block, as on the wire.
-    // Per document (as on the wire): the version of the last edit line and
-    // of the last F line.
-    std::map<std::string, int64_t> last_edit;
-    std::map<std::string, int64_t> last_ack;
-  };
-
-  // Rewrites the canonical form `full` of an outgoing message compactly;
-  // `client_line` gets the u/U line in force after it.
-  std::string Compact(const std::string& full, std::string* client_line);
-  // Rewrites an incoming message into the normal form.
-  Result<std::string> Expand(std::string_view wire);
-  // Follows a message in the normal form through `dir`.
-  static void Track(std::string_view full, Direction& dir);
-
   Role role_;
   bool allow_;
   bool offered_ = false;    // kClient: our offer was sent.
   bool requested_ = false;  // kServer: the client offered.
   bool active_ = false;
-  Direction out_;  // What we sent.
-  Direction in_;   // What we received.
+  // What each direction of the connection said so far.
+  struct Contexts;
+  std::unique_ptr<Contexts> contexts_;
 };
 
 }  // namespace diffsync::engine
