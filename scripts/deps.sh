@@ -10,7 +10,7 @@ packages=(
   cmake ninja-build ccache g++ pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  zlib1g-dev libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
+  zlib1g-dev libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   python3-pytest python3-websocket
 )
 for arg in "$@"; do

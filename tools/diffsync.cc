@@ -7,14 +7,18 @@
 //   diffsync get --server URL --doc NAME
 //   diffsync put --server URL --doc NAME [FILE]
 //   diffsync sync FILE --server URL --doc NAME [--token T] [--once]
+//   diffsync token --doc NAME|--prefix P --right read|read-write
+//                  [--expires-in 1h] [--subject S] [--secret-file F]
 //
 // Exit codes: 0 success; 1 a negative answer (apply: a hunk did not apply,
 // match: no match); 2 bad usage or bad input (unreadable or non-UTF-8 file,
 // malformed patch, a request the server refused); 3 the server could not be
-// reached (nothing was changed). This is the one place where exceptions
+// reached (nothing was changed); 4 (sync) the server refused the token. This is the one place where exceptions
 // (from CLI11) are handled; the library reports through Status.
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +42,7 @@
 #include "diffsync/status.h"
 #include "dmp/utf.h"
 #include "exit_codes.h"
+#include "server/auth.h"
 #include "sync_command.h"
 #include "unified.h"
 
@@ -442,8 +447,8 @@ int RunPut(const RemoteArgs& args) {
 }
 
 constexpr char kTokenHelp[] =
-    "Authentication token, sent with every message as the protocol's t: "
-    "line (diffsyncd does not check tokens yet: it is only carried)";
+    "Access token (from `diffsync token`), sent with every message as the "
+    "protocol's t: line";
 
 void AddToken(CLI::App& command, std::string& token) {
   command.add_option("--token", token, kTokenHelp)
@@ -466,6 +471,75 @@ void AddRemoteOptions(CLI::App& command, RemoteArgs& args) {
   AddToken(command, args.token);
 }
 
+struct TokenArgs {
+  std::string secret_file;
+  std::vector<std::string> documents;
+  std::vector<std::string> prefixes;
+  std::string right;
+  std::string expires_in = "1h";
+  std::string subject;
+};
+
+// "90", "90s", "15m", "1h", "7d" as seconds.
+Result<int64_t> ParseDuration(const std::string& text) {
+  size_t used = 0;
+  int64_t n = -1;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+  }
+  const std::string unit = used == 0 ? "" : text.substr(used);
+  const int64_t scale = unit.empty() || unit == "s" ? 1
+                        : unit == "m"               ? 60
+                        : unit == "h"               ? 3600
+                        : unit == "d"               ? 86400
+                                                    : 0;
+  if (used == 0 || n <= 0 || scale == 0 || n > (int64_t{1} << 40) / scale) {
+    return Status::InvalidArgument("--expires-in: \"" + text +
+                                   "\" is not a positive duration such as "
+                                   "90s, 15m, 1h or 7d");
+  }
+  return n * scale;
+}
+
+// Prints a token signed with the server's secret.
+int RunToken(const TokenArgs& args) {
+  std::string secret;
+  if (!args.secret_file.empty()) {
+    Result<std::string> read = server::ReadSecretFile(args.secret_file);
+    if (!read.ok()) return Fail(read.status());
+    secret = std::move(*read);
+  } else if (const char* env = std::getenv("DIFFSYNC_SECRET");
+             env != nullptr && *env != '\0') {
+    if (Status s = server::CheckSecret(env, "DIFFSYNC_SECRET"); !s.ok()) {
+      return Fail(s);
+    }
+    secret = env;
+  } else {
+    return Fail(Status::InvalidArgument(
+        "no secret: give --secret-file FILE (the server's) or set "
+        "DIFFSYNC_SECRET"));
+  }
+  if (args.documents.empty() && args.prefixes.empty()) {
+    return Fail(Status::InvalidArgument(
+        "the token would cover no document: give --doc NAME or --prefix P"));
+  }
+  Result<int64_t> valid = ParseDuration(args.expires_in);
+  if (!valid.ok()) return Fail(valid.status());
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  server::TokenClaims claims{
+      .documents = args.documents,
+      .prefixes = args.prefixes,
+      .right = args.right == "read" ? server::Right::kRead
+                                    : server::Right::kReadWrite,
+      .expires = now + *valid,
+      .subject = args.subject};
+  std::cout << server::MintToken(claims, secret) << "\n";
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app(
       "Diff, match and patch texts (compatible with Google's "
@@ -476,7 +550,8 @@ int Main(int argc, char** argv) {
   app.footer(std::string(kUnitsNote) +
              "\nExit status: 0 success, 1 a hunk did not apply / no match, "
              "2 bad usage or input (or a request the server refused), 3 the "
-             "server could not be reached.");
+             "server could not be reached, 4 (sync) the server refused the "
+             "token (nothing changed, local edits kept).");
 
   DiffArgs diff_args;
   CLI::App* diff = app.add_subcommand(
@@ -602,6 +677,28 @@ int Main(int argc, char** argv) {
                  "Print one JSON line per reply or push handled (and per "
                  "lost connection) on stdout");
 
+  TokenArgs token_args;
+  CLI::App* token = app.add_subcommand(
+      "token",
+      "Print an access token for diffsyncd, signed with its secret "
+      "(HMAC-SHA256): which documents it opens (--doc, exact names; "
+      "--prefix, names starting so; both repeatable), whether it may change "
+      "them, and for how long. A client id belongs to the token's subject "
+      "(or, without one, to the token) that first used it.");
+  token->add_option("--secret-file", token_args.secret_file,
+                    "The server's secret (else DIFFSYNC_SECRET)");
+  token->add_option("--doc", token_args.documents, "A document it opens");
+  token->add_option("--prefix", token_args.prefixes,
+                    "Documents whose names start with this ('' for all)");
+  token->add_option("--right", token_args.right, "read or read-write")
+      ->required()
+      ->check(CLI::IsMember({"read", "read-write"}));
+  token->add_option("--expires-in", token_args.expires_in,
+                    "How long it is valid: 90s, 15m, 1h, 7d");
+  token->add_option("--subject", token_args.subject,
+                    "Who holds it (every token of one subject is one "
+                    "identity)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -609,6 +706,7 @@ int Main(int argc, char** argv) {
   }
 
   if (*sync) return RunSync(sync_args);
+  if (*token) return RunToken(token_args);
   if (*get) return RunGet(get_args);
   if (*put) return RunPut(put_args);
   if (*diff) return RunDiff(diff_args);

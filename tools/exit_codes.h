@@ -12,6 +12,9 @@ inline constexpr int kExitNegative = 1;
 inline constexpr int kExitBadInput = 2;
 // The server could not be reached; nothing was changed (sync: edits kept).
 inline constexpr int kExitUnreachable = 3;
+// sync: the server refused the token (missing, invalid, expired, or not
+// covering the document); nothing was changed, local edits are kept.
+inline constexpr int kExitRefused = 4;
 
 }  // namespace diffsync::cli
 

@@ -12,6 +12,8 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "diffsync/client/file_sync.h"
@@ -184,6 +186,31 @@ struct Output {
   }
 };
 
+// Whether a server's error refuses our token: an `x:unauthorized` or
+// `x:forbidden` line (the client reports "CODE: MESSAGE"), or the gateway's
+// HTTP 401/403 carrying one.
+bool IsRefusal(std::string_view error) {
+  return error.starts_with("unauthorized: ") ||
+         error.starts_with("forbidden: ") ||
+         error.find(" answered 401: ") != std::string_view::npos ||
+         error.find(" answered 403: ") != std::string_view::npos;
+}
+
+int Refused(std::string_view why, size_t pending) {
+  std::cerr << "diffsync: the server refused the token: " << why
+            << "\ndiffsync: nothing was changed; " << pending
+            << " local edit(s) kept (try again with a valid --token)\n";
+  return kExitRefused;
+}
+
+// The refusal among a report's errors, if any.
+std::optional<std::string> Refusal(const client::FileSyncReport& report) {
+  for (const std::string& e : report.errors) {
+    if (IsRefusal(e)) return e;
+  }
+  return std::nullopt;
+}
+
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
@@ -221,8 +248,14 @@ int RunSync(const SyncArgs& args) {
   if (args.once) {
     Result<client::FileSyncReport> r = (*sync)->SyncOnce();
     if (!r.ok()) {
+      if (IsRefusal(r.status().message())) {
+        return Refused(r.status().message(), (*sync)->client().pending_edits());
+      }
       std::cerr << "diffsync: " << r.status().message() << "\n";
       return kExitBadInput;
+    }
+    if (std::optional<std::string> refusal = Refusal(*r)) {
+      return Refused(*refusal, r->pending_edits);
     }
     out.Step(*r, (*sync)->client().transport(),
              (*sync)->client().transport_url());
@@ -251,11 +284,20 @@ int RunSync(const SyncArgs& args) {
       Result<std::optional<client::FileSyncReport>> r =
           running->Poll(std::chrono::minutes(1));
       if (!r.ok()) {
+        if (IsRefusal(r.status().message())) {
+          code = Refused(r.status().message(),
+                         running->client().pending_edits());
+          break;
+        }
         out.Tell(r.status().message());
         code = kExitBadInput;
         break;
       }
       if (r->has_value()) {
+        if (std::optional<std::string> refusal = Refusal(**r)) {
+          code = Refused(*refusal, (*r)->pending_edits);
+          break;
+        }
         out.Step(**r, running->client().transport(),
                  running->client().transport_url());
       }

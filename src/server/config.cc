@@ -1,6 +1,10 @@
 #include "server/config.h"
 
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
+
+#include "server/auth.h"
 
 #ifndef DIFFSYNC_DEFAULT_WEB_ROOT
 #define DIFFSYNC_DEFAULT_WEB_ROOT "web"
@@ -112,6 +116,15 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
   app.add_option("--web-root", config.web_root,
                  "Directory of the browser editor (index.html, assets/)")
       ->capture_default_str();
+  app.add_option("--secret-file", config.secret_file,
+                 "File holding the secret that signs access tokens (else "
+                 "the environment variable DIFFSYNC_SECRET); see `diffsync "
+                 "token`");
+  bool allow_anonymous = false;
+  app.add_flag("--allow-anonymous", allow_anonymous,
+               "Serve requests without a token, as one anonymous identity "
+               "that may read and write every document (for a trusted "
+               "network, such as loopback)");
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -151,7 +164,34 @@ Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv) {
   config.service.engine.history_limit = history;
   config.service.commit_gather =
       std::chrono::microseconds(static_cast<int64_t>(gather_ms * 1000));
+  config.service.access.allow_anonymous = allow_anonymous;
+  if (!config.secret_file.empty()) {
+    Result<std::string> secret = ReadSecretFile(config.secret_file);
+    if (!secret.ok()) {
+      return Status::InvalidArgument("--secret-file: " +
+                                     secret.status().message());
+    }
+    config.service.access.secret = std::move(*secret);
+  } else if (const char* env = std::getenv("DIFFSYNC_SECRET");
+             env != nullptr && *env != '\0') {
+    if (Status s = CheckSecret(env, "DIFFSYNC_SECRET"); !s.ok()) {
+      return Status::InvalidArgument(s.message());
+    }
+    config.service.access.secret = env;
+  }
   return config;
+}
+
+Status CheckAccessControl(const DaemonConfig& config) {
+  if (config.service.access.secret.empty() &&
+      !config.service.access.allow_anonymous) {
+    return Status::FailedPrecondition(
+        "no token secret (--secret-file FILE or DIFFSYNC_SECRET) and no "
+        "--allow-anonymous: nobody could sync. Give a secret to check "
+        "tokens (mint them with `diffsync token`), or --allow-anonymous to "
+        "let anyone who can reach the server read and write");
+  }
+  return Status::Ok();
 }
 
 }  // namespace diffsync::server

@@ -37,6 +37,10 @@ struct DaemonConfig {
   // A client's view unused this long leaves memory (it stays stored).
   int64_t unload_idle_seconds = 600;
   ServiceOptions service;
+  // Access control: service.access.secret comes from --secret-file (or the
+  // TOML key secret-file), else the environment variable DIFFSYNC_SECRET;
+  // service.access.allow_anonymous from --allow-anonymous (off).
+  std::string secret_file;
   // Set by --help: print `output` and exit successfully.
   bool exit_now = false;
   std::string output;
@@ -44,6 +48,10 @@ struct DaemonConfig {
 
 // Parses argv. A bad flag, file or value is an InvalidArgument naming it.
 Result<DaemonConfig> ParseDaemonConfig(int argc, const char* const* argv);
+
+// A server without a secret that does not allow anonymous clients would
+// serve nobody: refused (kFailedPrecondition) with what to do.
+Status CheckAccessControl(const DaemonConfig& config);
 
 }  // namespace diffsync::server
 

@@ -43,6 +43,58 @@ Response MakeResponse(const Request& req, http::status status,
   return res;
 }
 
+// The path of a request target, without its query.
+std::string_view TargetPath(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+// The token a request carries outside the protocol: an `Authorization:
+// Bearer` header or, for a browser's WebSocket (which cannot set headers),
+// an `access_token` query parameter (RFC 6750).
+std::string TransportToken(const Request& req) {
+  const std::string_view auth = req[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() > kBearer.size() &&
+      beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
+    return std::string(auth.substr(kBearer.size()));
+  }
+  const std::string_view target = req.target();
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return "";
+  Result<std::string> token =
+      FormField(target.substr(question + 1), "access_token");
+  return token.ok() ? *token : "";
+}
+
+// A gateway reply: 401 when the request had no valid token, 403 when its
+// token does not allow it (docs/PROTOCOL.md, "Access control").
+Response GatewayResponse(const Request& req, std::string_view reply,
+                         std::string_view content_type, std::string body) {
+  const bool unauthorized = reply.starts_with("x:unauthorized:");
+  const http::status status =
+      unauthorized                         ? http::status::unauthorized
+      : reply.starts_with("x:forbidden:") ? http::status::forbidden
+                                           : http::status::ok;
+  Response res = MakeResponse(req, status, content_type, std::move(body));
+  if (unauthorized) res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
+// A WebSocket refused as a whole closes with 1008 (policy violation) and
+// the refusal as its reason, "unauthorized: WHY", cut to the 123 bytes a
+// close frame holds (at a character boundary).
+websocket::close_reason CloseReason(const engine::Error& refusal) {
+  std::string reason = refusal.code + ": " + refusal.message;
+  if (reason.size() > 123) {
+    size_t end = 123;
+    while (end > 0 && (static_cast<unsigned char>(reason[end]) & 0xC0) == 0x80) {
+      --end;
+    }
+    reason.resize(end);
+  }
+  return {websocket::close_code::policy_error, reason};
+}
+
 }  // namespace
 
 class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
@@ -66,7 +118,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   asio::awaitable<void> ServeHttp(tcp::socket socket);
   asio::awaitable<Response> Route(const Request& req);
   // The service's reply to one request, as an awaitable.
-  asio::awaitable<std::string> Sync(std::string request);
+  asio::awaitable<std::string> Sync(std::string request, std::string token);
 
   // Work that Shutdown waits for: WebSockets open, HTTP requests answering.
   void Busy() { ++busy_; }
@@ -107,6 +159,14 @@ class HttpServer::Impl::WsSession final
     ws_.text(true);
     auto [ec] = co_await ws_.async_accept(req, kNoThrow);
     if (ec) co_return;
+    token_ = TransportToken(req);
+    if (!token_.empty()) {
+      if (auto refusal = server_.service_.CheckConnectionToken(token_)) {
+        server_.metrics_.RecordError(refusal->code);
+        co_await ws_.async_close(CloseReason(*refusal), kNoThrow);
+        co_return;
+      }
+    }
     server_.metrics_.connections().Increment();
     server_.sockets_[this] = weak_from_this();
     server_.Busy();
@@ -127,10 +187,12 @@ class HttpServer::Impl::WsSession final
       ++awaiting_;
       server_.service_.Handle(
           std::string_view(static_cast<const char*>(data.data()), data.size()),
-          this, [self = shared_from_this()](std::string reply) {
+          this,
+          [self = shared_from_this()](std::string reply) {
             --self->awaiting_;
             self->Send(std::move(reply));
-          });
+          },
+          token_);
       buffer.consume(buffer.size());
     }
     closed_ = true;
@@ -151,6 +213,14 @@ class HttpServer::Impl::WsSession final
  private:
   void Send(std::string message) {
     if (closed_) return;
+    if (message.starts_with("x:unauthorized:")) {
+      // Nothing this connection sends is accepted: say why, then close.
+      Result<engine::Message> refusal = engine::DecodeMessage(message);
+      if (refusal.ok() && !refusal->errors.empty()) {
+        close_reason_ = CloseReason(refusal->errors.front());
+      }
+      closing_ = true;
+    }
     outbox_.push_back(std::move(message));
     if (!writing_) WriteNext();
   }
@@ -180,7 +250,7 @@ class HttpServer::Impl::WsSession final
     if (closing_ && awaiting_ == 0 && !closed_) {
       closed_ = true;
       writing_ = true;
-      ws_.async_close(websocket::close_code::going_away,
+      ws_.async_close(close_reason_,
                       [self = shared_from_this()](beast::error_code) {
                         self->writing_ = false;
                       });
@@ -196,6 +266,9 @@ class HttpServer::Impl::WsSession final
   std::deque<std::string> outbox_;
   bool writing_ = false;
   bool closing_ = false;
+  // The token given when the connection opened (TransportToken).
+  std::string token_;
+  websocket::close_reason close_reason_{websocket::close_code::going_away};
   bool closed_ = false;
   int awaiting_ = 0;  // Requests whose replies are not yet queued.
 };
@@ -260,7 +333,7 @@ asio::awaitable<void> HttpServer::Impl::ServeHttp(tcp::socket socket) {
     if (ec) break;
     if (websocket::is_upgrade(parser.get())) {
       Request req = parser.release();
-      if (req.target() == "/ws" && !stopping_) {
+      if (TargetPath(req.target()) == "/ws" && !stopping_) {
         stream.expires_never();
         auto session =
             std::make_shared<WsSession>(stream.release_socket(), *this);
@@ -286,17 +359,19 @@ asio::awaitable<void> HttpServer::Impl::ServeHttp(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<std::string> HttpServer::Impl::Sync(std::string request) {
+asio::awaitable<std::string> HttpServer::Impl::Sync(std::string request,
+                                                   std::string token) {
   // Not a coroutine itself: g++ 12 frees a coroutine's by-value parameter
   // twice when a lambda in it takes the parameter by move.
   return asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
-      [this](auto handler, std::string text) {
+      [this](auto handler, std::string text, std::string bearer) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        service_.Handle(text, nullptr, [shared](std::string reply) {
-          (*shared)(std::move(reply));
-        });
+        service_.Handle(
+            text, nullptr,
+            [shared](std::string reply) { (*shared)(std::move(reply)); },
+            bearer);
       },
-      asio::use_awaitable, std::move(request));
+      asio::use_awaitable, std::move(request), std::move(token));
 }
 
 asio::awaitable<Response> HttpServer::Impl::Route(const Request& req) {
@@ -342,15 +417,14 @@ asio::awaitable<Response> HttpServer::Impl::Route(const Request& req) {
       co_return MakeResponse(req, http::status::bad_request, "text/plain",
                              std::move(why));
     }
-    std::string reply = co_await Sync(std::move(*request));
+    std::string reply = co_await Sync(std::move(*request), TransportToken(req));
     if (jsonp) {
-      co_return MakeResponse(req, http::status::ok, "application/javascript",
-                             JsonpReply(reply));
+      co_return GatewayResponse(req, reply, "application/javascript",
+                                JsonpReply(reply));
     }
     // An empty answer (a b: piece) is one blank line, as MobWrite's q.py.
     if (reply.empty()) reply = "\n";
-    co_return MakeResponse(req, http::status::ok, "text/plain",
-                           std::move(reply));
+    co_return GatewayResponse(req, reply, "text/plain", reply);
   }
   if (path == "/documents" && options_.documents != nullptr) {
     // On this thread: one short query on the store's read connection

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 
 #include "diffsync/engine/clock.h"
 #include "diffsync/store/sqlite_store.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -44,11 +46,26 @@ int Run(const DaemonConfig& config) {
     return 1;
   }
 
+  // Who owns each client id, beside the store (docs/PROTOCOL.md, "Access
+  // control"); needed only where tokens are checked.
+  diffsync::server::ServiceOptions service_options = config.service;
+  std::unique_ptr<diffsync::server::SqliteViewOwners> owners;
+  if (!service_options.access.secret.empty()) {
+    auto opened = diffsync::server::SqliteViewOwners::Open(
+        (std::filesystem::path(config.data_dir) / "owners.db").string());
+    if (!opened.ok()) {
+      std::cerr << "diffsyncd: " << opened.status().ToString() << "\n";
+      return 1;
+    }
+    owners = std::move(*opened);
+    service_options.access.owners = owners.get();
+  }
+
   boost::asio::io_context io(1);
   diffsync::engine::SystemClock clock;
   diffsync::server::Metrics metrics;
   diffsync::server::SyncService service(
-      **store, clock, config.service,
+      **store, clock, service_options,
       [&io](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
       metrics);
   // Without the editor's files (not built) the rest still serves.
@@ -118,8 +135,24 @@ int Run(const DaemonConfig& config) {
             << "ws://" << config.host << ":" << http.port()
             << "/ws, MobWrite gateway " << base << config.gateway_path
             << "), data in " << db << std::endl;
-  spdlog::info("event=started address={}:{} data=\"{}\"", config.host,
-               http.port(), db);
+  const bool tokens = !service_options.access.secret.empty();
+  const bool anonymous = service_options.access.allow_anonymous;
+  spdlog::info("event=started address={}:{} data=\"{}\" access={}",
+               config.host, http.port(), db,
+               tokens && anonymous ? "tokens+anonymous"
+               : tokens            ? "tokens"
+                                   : "anonymous");
+  if (anonymous) {
+    boost::system::error_code bad_address;
+    const auto address =
+        boost::asio::ip::make_address(config.host, bad_address);
+    if (bad_address || !address.is_loopback()) {
+      spdlog::warn("event=anonymous-access address={} note=\"anyone who "
+                   "can reach this address may read and write every "
+                   "document without a token\"",
+                   config.host);
+    }
+  }
   io.run();
   return 0;
 }
@@ -135,6 +168,11 @@ int main(int argc, char** argv) {
   if (config->exit_now) {
     std::cout << config->output;
     return 0;
+  }
+  if (diffsync::Status s = diffsync::server::CheckAccessControl(*config);
+      !s.ok()) {
+    std::cerr << "diffsyncd: " << s.message() << "\n";
+    return 2;
   }
   return Run(*config);
 }

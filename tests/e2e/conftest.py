@@ -2,6 +2,8 @@
 
 `diffsyncd` is a server on a free loopback port with its own data directory;
 `diffsyncd_factory(*args)` starts one with extra command-line options.
+Both serve anonymous clients (--allow-anonymous, as on loopback); the access
+control tests start theirs with `diffsyncd_factory(..., anonymous=False)`.
 `mobwrite_client(server, doc, ...)` starts MobWrite's own JavaScript client
 (mobwrite_client.js, needs `npm ci` in this directory) against a server.
 
@@ -124,9 +126,11 @@ def diffsyncd_factory(tmp_path):
                     binary)
     servers = []
 
-    def start(*args):
+    def start(*args, anonymous=True):
         data_dir = tmp_path / ("data%d" % len(servers))
         data_dir.mkdir()
+        if anonymous:
+            args = ("--allow-anonymous",) + args
         server = Diffsyncd(binary, str(data_dir), args)
         servers.append(server)
         return server.start()
