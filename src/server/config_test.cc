@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -130,6 +131,65 @@ TEST(Config, BadValuesNameTheOption) {
     EXPECT_NE(c.status().message().find(needle), std::string::npos)
         << c.status().message();
   }
+}
+
+TEST(Config, AccessControlNeedsASecretOrAnExplicitAnonymousMode) {
+  unsetenv("DIFFSYNC_SECRET");
+  Result<DaemonConfig> none = Parse({});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->service.access.secret.empty());
+  EXPECT_FALSE(none->service.access.allow_anonymous);
+  Status refused = CheckAccessControl(*none);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("--allow-anonymous"), std::string::npos);
+
+  Result<DaemonConfig> open = Parse({"--allow-anonymous"});
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->service.access.allow_anonymous);
+  EXPECT_TRUE(CheckAccessControl(*open).ok());
+
+  const std::string path = ::testing::TempDir() + "/diffsyncd_secret";
+  std::ofstream(path) << "0123456789abcdef0123\n";
+  Result<DaemonConfig> file = Parse({"--secret-file", path});
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->service.access.secret, "0123456789abcdef0123");
+  EXPECT_TRUE(CheckAccessControl(*file).ok());
+
+  std::ofstream(path) << "short\n";
+  Result<DaemonConfig> short_file = Parse({"--secret-file", path});
+  ASSERT_FALSE(short_file.ok());
+  EXPECT_NE(short_file.status().message().find("--secret-file: secret file"),
+            std::string::npos)
+      << short_file.status().message();
+  std::remove(path.c_str());
+  Result<DaemonConfig> missing = Parse({"--secret-file", path});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(path), std::string::npos);
+
+  setenv("DIFFSYNC_SECRET", "from the environment, long enough", 1);
+  Result<DaemonConfig> env = Parse({});
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->service.access.secret, "from the environment, long enough");
+  setenv("DIFFSYNC_SECRET", "short", 1);
+  Result<DaemonConfig> short_env = Parse({});
+  ASSERT_FALSE(short_env.ok());
+  EXPECT_NE(short_env.status().message().find("DIFFSYNC_SECRET"),
+            std::string::npos);
+  unsetenv("DIFFSYNC_SECRET");
+}
+
+TEST(Config, AccessOptionsAreTomlKeysToo) {
+  const std::string secret = ::testing::TempDir() + "/diffsyncd_secret2";
+  std::ofstream(secret) << "a secret of at least sixteen bytes";
+  const std::string path = ::testing::TempDir() + "/diffsyncd_access.toml";
+  std::ofstream(path) << "secret-file = \"" << secret
+                      << "\"\nallow-anonymous = true\n";
+  Result<DaemonConfig> c = Parse({"--config", path});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->service.access.secret, "a secret of at least sixteen bytes");
+  EXPECT_TRUE(c->service.access.allow_anonymous);
+  std::remove(path.c_str());
+  std::remove(secret.c_str());
 }
 
 }  // namespace
