@@ -161,3 +161,37 @@ def test_two_running_sync_processes_carry_an_edit_across(diffsyncd, tmp_path):
         for proc in procs:
             proc.terminate()
             assert proc.wait(timeout=10) == 0
+
+
+def test_sync_with_a_wrong_token_says_so_and_loses_nothing(diffsyncd_factory,
+                                                          tmp_path):
+    secret, other = tmp_path / "secret", tmp_path / "other"
+    secret.write_text("the server's secret, long enough\n")
+    other.write_text("someone else's secret, as long\n")
+    server = diffsyncd_factory("--secret-file", str(secret), anonymous=False)
+
+    def token(secret_file, right="read-write"):
+        r = cli("token", "--secret-file", str(secret_file), "--doc",
+                "shared file", "--right", right)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    a = tmp_path / "a.txt"
+    a.write_text("written offline\n")
+    wrong = token(other)
+    for transport in ("auto", "http"):
+        r = cli("sync", str(a), "--server", server.url, "--doc", "shared file",
+                "--once", "--timeout", "5", "--token", wrong,
+                "--transport", transport)
+        assert r.returncode == 4, (transport, r.stderr)
+        assert "the server refused the token" in r.stderr
+        assert "bad signature" in r.stderr
+        assert "local edit(s) kept" in r.stderr
+        assert a.read_text() == "written offline\n"
+    good = token(secret)
+    r = cli("sync", str(a), "--server", server.url, "--doc", "shared file",
+            "--once", "--timeout", "5", "--token", good)
+    assert r.returncode == 0, r.stderr
+    got = cli("get", "--server", server.url, "--doc", "shared file",
+              "--token", good)
+    assert got.stdout == "written offline\n"
