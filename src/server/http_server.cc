@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <unordered_map>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -14,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include "server/form.h"
@@ -29,6 +31,9 @@ using tcp = asio::ip::tcp;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kDrainDeadline(10);
+// Replies and pushes queued for a WebSocket that does not read them: past
+// this many the connection is dropped rather than holding them all.
+constexpr size_t kMaxOutbox = 1024;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -42,6 +47,21 @@ Response MakeResponse(const Request& req, http::status status,
   res.body() = std::move(body);
   return res;
 }
+
+// An answer to a request refused by a limit, after which the connection
+// closes.
+Response Refusal(unsigned version, http::status status, std::string body) {
+  Response res{status, version};
+  res.set(http::field::server, "diffsyncd");
+  res.set(http::field::content_type, "text/plain");
+  res.body() = std::move(body);
+  res.keep_alive(false);
+  res.prepare_payload();
+  return res;
+}
+
+// A rate as people write it: 100, 2.5.
+std::string Rate(double per_second) { return fmt::format("{:g}", per_second); }
 
 // The path of a request target, without its query.
 std::string_view TargetPath(std::string_view target) {
@@ -114,8 +134,16 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
  private:
   class WsSession;
 
+  class AddressSlot;
+
   asio::awaitable<void> Accept();
-  asio::awaitable<void> ServeHttp(tcp::socket socket);
+  // `refused`: the peer's address has too many connections; its first
+  // request is answered 429 and the connection closed. `slot` counts the
+  // connection from the moment it is accepted.
+  asio::awaitable<void> ServeHttp(tcp::socket socket,
+                                  std::unique_ptr<AddressSlot> slot,
+                                  bool refused);
+
   asio::awaitable<Response> Route(const Request& req);
   // The service's reply to one request, as an awaitable.
   asio::awaitable<std::string> Sync(std::string request, std::string token);
@@ -138,6 +166,28 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   std::function<void()> on_stopped_;
   std::unique_ptr<asio::steady_timer> drain_timer_;
   std::map<WsSession*, std::weak_ptr<WsSession>> sockets_;
+  std::unordered_map<asio::ip::address, size_t> connections_per_ip_;
+};
+
+// One open connection of an address, counted while it lives. It keeps the
+// server alive: a connection's coroutine frame may be destroyed (with the
+// io_context) after everything else let the server go.
+class HttpServer::Impl::AddressSlot {
+ public:
+  AddressSlot(std::shared_ptr<Impl> server, asio::ip::address address)
+      : server_(std::move(server)), address_(std::move(address)) {
+    ++server_->connections_per_ip_[address_];
+  }
+  ~AddressSlot() {
+    auto it = server_->connections_per_ip_.find(address_);
+    if (--it->second == 0) server_->connections_per_ip_.erase(it);
+  }
+  AddressSlot(const AddressSlot&) = delete;
+  AddressSlot& operator=(const AddressSlot&) = delete;
+
+ private:
+  std::shared_ptr<Impl> server_;
+  asio::ip::address address_;
 };
 
 // One WebSocket connection: reads requests, hands them to the service, and
@@ -146,13 +196,14 @@ class HttpServer::Impl::WsSession final
     : public Session,
       public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, Impl& server)
-      : ws_(std::move(socket)), server_(server) {}
+  WsSession(tcp::socket socket, Impl& server, TokenBucket rate)
+      : ws_(std::move(socket)), server_(server), rate_(rate) {}
 
   asio::awaitable<void> Run(Request req) {
     auto timeouts = websocket::stream_base::timeout::suggested(
         beast::role_type::server);
-    timeouts.idle_timeout = std::chrono::seconds(server_.options_.idle_timeout_seconds);
+    timeouts.idle_timeout =
+        std::chrono::seconds(server_.options_.limits.ws_idle_seconds);
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.read_message_max(server_.options_.max_message_bytes);
@@ -185,14 +236,21 @@ class HttpServer::Impl::WsSession final
       // in place (it copies what it keeps).
       const asio::const_buffer data = buffer.cdata();
       ++awaiting_;
-      server_.service_.Handle(
-          std::string_view(static_cast<const char*>(data.data()), data.size()),
-          this,
-          [self = shared_from_this()](std::string reply) {
-            --self->awaiting_;
-            self->Send(std::move(reply));
-          },
-          token_);
+      auto reply = [self = shared_from_this()](std::string text) {
+        --self->awaiting_;
+        self->Send(std::move(text));
+      };
+      if (rate_.TryTake(std::chrono::steady_clock::now())) {
+        server_.service_.Handle(
+            std::string_view(static_cast<const char*>(data.data()),
+                             data.size()),
+            this, std::move(reply), token_);
+      } else {
+        server_.service_.Refuse(
+            reply, "rate-limited",
+            "over " + Rate(server_.options_.limits.requests_per_second) +
+                " requests a second; nothing was applied");
+      }
       buffer.consume(buffer.size());
     }
     closed_ = true;
@@ -220,6 +278,17 @@ class HttpServer::Impl::WsSession final
         close_reason_ = CloseReason(refusal->errors.front());
       }
       closing_ = true;
+    }
+    if (outbox_.size() >= kMaxOutbox) {
+      // It sends but does not read: its replies would pile up here.
+      server_.metrics_.RecordError("not-reading");
+      spdlog::warn("event=ws-dropped reason=not-reading queued={}",
+                   outbox_.size());
+      outbox_.clear();
+      closed_ = true;
+      beast::error_code ignored;
+      ws_.next_layer().close(ignored);
+      return;
     }
     outbox_.push_back(std::move(message));
     if (!writing_) WriteNext();
@@ -263,6 +332,7 @@ class HttpServer::Impl::WsSession final
   // beast::tcp_stream's per-operation timer costs on every message.
   websocket::stream<tcp::socket> ws_;
   Impl& server_;
+  TokenBucket rate_;
   std::deque<std::string> outbox_;
   bool writing_ = false;
   bool closing_ = false;
@@ -305,38 +375,109 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(io_, ServeHttp(std::move(socket)), asio::detached);
+    const tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (ec) continue;  // Gone already.
+    const size_t limit = options_.limits.max_connections_per_ip;
+    auto count = connections_per_ip_.find(peer.address());
+    const bool refused = limit != 0 && count != connections_per_ip_.end() &&
+                         count->second >= limit;
+    auto slot = std::make_unique<AddressSlot>(self, peer.address());
+    asio::co_spawn(io_, ServeHttp(std::move(socket), std::move(slot), refused),
+                   asio::detached);
   }
 }
 
-asio::awaitable<void> HttpServer::Impl::ServeHttp(tcp::socket socket) {
+asio::awaitable<void> HttpServer::Impl::ServeHttp(
+    tcp::socket socket, std::unique_ptr<AddressSlot> slot, bool refused) {
   auto self = shared_from_this();
+  const ConnectionLimits& limits = options_.limits;
+  TokenBucket rate(limits.requests_per_second, limits.request_burst,
+                   std::chrono::steady_clock::now());
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(options_.max_message_bytes);
-    parser.header_limit(16 * 1024);
-    stream.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+    // Between requests the idle limit holds; from a request's first byte,
+    // the header and then the body limits (so that a client sending a byte
+    // now and then cannot hold the connection).
+    if (buffer.size() == 0) {
+      stream.expires_after(std::chrono::seconds(limits.http_idle_seconds));
+      auto [read_ec, n] =
+          co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
+      if (read_ec) break;
+      buffer.commit(n);
+    }
+    stream.expires_after(std::chrono::seconds(limits.header_timeout_seconds));
+    auto [read_ec, header_bytes] =
+        co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (!read_ec && !parser.is_done()) {
+      stream.expires_after(std::chrono::seconds(limits.body_timeout_seconds));
+      auto [body_ec, body_bytes] =
+          co_await http::async_read(stream, buffer, parser, kNoThrow);
+      read_ec = body_ec;
+    }
+    if (read_ec == http::error::body_limit) {
       metrics_.RecordError("too-large-request");
-      Response res{http::status::payload_too_large, 11};
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "request larger than " +
-                   std::to_string(options_.max_message_bytes) + " bytes\n";
-      res.keep_alive(false);
-      res.prepare_payload();
-      co_await http::async_write(stream, res, kNoThrow);
+      co_await http::async_write(
+          stream,
+          Refusal(11, http::status::payload_too_large,
+                  "request larger than " +
+                      std::to_string(options_.max_message_bytes) +
+                      " bytes\n"),
+          kNoThrow);
       break;
     }
-    if (ec) break;
+    if (read_ec == http::error::header_limit) {
+      metrics_.RecordError("too-large-header");
+      co_await http::async_write(
+          stream,
+          Refusal(11, http::status::request_header_fields_too_large,
+                  "request line and headers larger than " +
+                      std::to_string(limits.max_header_bytes) + " bytes\n"),
+          kNoThrow);
+      break;
+    }
+    if (read_ec == beast::error::timeout) {
+      // The stream closed the socket: nothing can be said any more.
+      metrics_.RecordError("slow-request");
+      spdlog::info("event=http-closed reason=slow-request");
+      break;
+    }
+    if (read_ec) break;
+    if (refused) {
+      metrics_.RecordError("too-many-connections");
+      co_await http::async_write(
+          stream,
+          Refusal(parser.get().version(), http::status::too_many_requests,
+                  "more than " + std::to_string(limits.max_connections_per_ip) +
+                      " connections from your address\n"),
+          kNoThrow);
+      break;
+    }
+    if (!rate.TryTake(std::chrono::steady_clock::now())) {
+      metrics_.RecordError("rate-limited");
+      Response res = MakeResponse(
+          parser.get(), http::status::too_many_requests, "text/plain",
+          "over " + Rate(limits.requests_per_second) +
+              " requests a second on one connection\n");
+      const auto wait = rate.Wait(std::chrono::steady_clock::now());
+      res.set(http::field::retry_after,
+              std::to_string((wait.count() + 999) / 1000));
+      res.keep_alive(parser.get().keep_alive() && !stopping_);
+      res.prepare_payload();
+      auto [write_ec, written] =
+          co_await http::async_write(stream, res, kNoThrow);
+      if (write_ec || !res.keep_alive()) break;
+      continue;
+    }
     if (websocket::is_upgrade(parser.get())) {
       Request req = parser.release();
       if (TargetPath(req.target()) == "/ws" && !stopping_) {
         stream.expires_never();
-        auto session =
-            std::make_shared<WsSession>(stream.release_socket(), *this);
+        auto session = std::make_shared<WsSession>(stream.release_socket(),
+                                                   *this, rate);
         co_await session->Run(std::move(req));
         co_return;
       }

@@ -31,6 +31,7 @@
 
 #include "diffsync/status.h"
 #include "server/document_list.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/static_files.h"
 #include "server/sync_service.h"
@@ -42,8 +43,8 @@ struct HttpOptions {
   uint16_t port = 8080;
   std::string gateway_path = "/scripts/q.py";
   size_t max_message_bytes = size_t{8} << 20;
-  // A connection that sends nothing this long is closed.
-  int idle_timeout_seconds = 300;
+  // Sizes, rates and timeouts per connection and per peer address.
+  ConnectionLimits limits;
   // The browser editor's files (`/`, `/d/<name>`, `/assets/`), or null.
   const StaticFiles* web = nullptr;
   // GET /documents (the editor's document list), or null: not found.

@@ -84,6 +84,7 @@ int Run(const DaemonConfig& config) {
        .port = config.port,
        .gateway_path = config.gateway_path,
        .max_message_bytes = config.max_message_bytes,
+       .limits = config.limits,
        .web = web.ok() ? &*web : nullptr,
        .documents = &documents});
   if (diffsync::Status s = http.Start(); !s.ok()) {

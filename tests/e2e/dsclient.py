@@ -131,7 +131,10 @@ class Client:
             elif letter in "rR":
                 version, raw = value.split(":", 1)
                 self.shadow = self.text = urllib.parse.unquote(raw)
-                self.m = int(version) + 1
+                # As MobWrite's client: a raw text sets the server version
+                # (it is not one more edit), so the next request
+                # acknowledges exactly the resync's version.
+                self.m = int(version)
                 self.stack = []
                 self.resyncs += 1
             elif letter == "x":
