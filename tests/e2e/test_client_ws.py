@@ -194,7 +194,7 @@ def test_ws_url_http_only_and_a_token_are_accepted(diffsyncd, tmp_path):
               "--once", "--token", "two\nlines")
     assert bad.returncode == 2 and "line break" in bad.stderr
     help_text = cli("sync", "--help").stdout
-    assert "does not check tokens yet" in help_text
+    assert "Access token (from `diffsync token`)" in help_text
 
 
 def test_without_a_websocket_it_falls_back_to_polling_the_gateway(
