@@ -118,16 +118,19 @@ class ContextUpdate {
  public:
   using Versions = WireContext::Versions;
 
-  explicit ContextUpdate(WireContext* base) : base_(base) {
-    if (base_ != nullptr) {
-      client_ = base_->client;
-      document_ = base_->document;
-    }
-  }
+  explicit ContextUpdate(WireContext* base) : base_(base) {}
 
   bool active() const { return base_ != nullptr; }
-  const WireContext::Client& client() const { return client_; }
-  const std::string& document() const { return document_; }
+  // In force: as set by this message, else as before it (none without a
+  // context).
+  const WireContext::Client& client() const {
+    static const WireContext::Client kNone;
+    return client_ ? *client_ : active() ? base_->client : kNone;
+  }
+  const std::string& document() const {
+    static const std::string kNone;
+    return document_ ? *document_ : active() ? base_->document : kNone;
+  }
   std::optional<int64_t> Ack(std::string_view name) const {
     return Find(name, &Versions::ack);
   }
@@ -135,13 +138,13 @@ class ContextUpdate {
     return Find(name, &Versions::edit);
   }
 
+  // Setting what is in force already copies nothing.
   void SetClient(std::string_view id, bool echo) {
-    if (!active()) return;
-    client_.id = id;
-    client_.echo = echo;
+    if (!active() || (client().id == id && client().echo == echo)) return;
+    client_ = WireContext::Client{std::string(id), echo};
   }
   void SetDocument(std::string_view name) {
-    if (active()) document_ = name;
+    if (active() && document() != name) document_ = std::string(name);
   }
   void SetAck(std::string_view name, int64_t version) {
     if (active()) Touch(name).ack = version;
@@ -152,44 +155,76 @@ class ContextUpdate {
 
   void Commit() {
     if (!active()) return;
-    base_->client = std::move(client_);
-    base_->document = std::move(document_);
-    for (auto& [name, versions] : touched_) {
-      auto it = base_->documents.find(name);
-      if (it == base_->documents.end()) {
-        base_->documents.emplace(std::move(name), versions);
-        continue;
-      }
-      if (versions.edit) it->second.edit = versions.edit;
-      if (versions.ack) it->second.ack = versions.ack;
+    if (client_) base_->client = std::move(*client_);
+    if (document_) {
+      base_->document = std::move(*document_);
+      base_->current = nullptr;
+    }
+    for (size_t i = 0; i < touched_count_; ++i) {
+      auto& [name, versions] = Touched(i);
+      Versions& slot = Slot(name);
+      if (versions.edit) slot.edit = versions.edit;
+      if (versions.ack) slot.ack = versions.ack;
+    }
+    if (base_->current == nullptr) {
+      auto it = base_->documents.find(base_->document);
+      if (it != base_->documents.end()) base_->current = &it->second;
     }
   }
 
  private:
-  // A message names few documents: a short list beats copying the map.
+  using Entry = std::pair<std::string, Versions>;
+
+  // A message names few documents, most one: a short list, its first entry
+  // in place, beats copying the map.
+  Entry& Touched(size_t i) { return i == 0 ? first_ : more_[i - 1]; }
+  const Entry& Touched(size_t i) const { return i == 0 ? first_ : more_[i - 1]; }
+
   Versions& Touch(std::string_view name) {
-    for (auto& [touched, versions] : touched_) {
-      if (touched == name) return versions;
+    for (size_t i = 0; i < touched_count_; ++i) {
+      if (Touched(i).first == name) return Touched(i).second;
     }
-    touched_.emplace_back(std::string(name), Versions{});
-    return touched_.back().second;
+    if (touched_count_++ == 0) {
+      first_.first = name;
+      return first_.second;
+    }
+    more_.emplace_back(std::string(name), Versions{});
+    return more_.back().second;
   }
 
   std::optional<int64_t> Find(std::string_view name,
                               std::optional<int64_t> Versions::*field) const {
     if (!active()) return std::nullopt;
-    for (const auto& [touched, versions] : touched_) {
+    for (size_t i = 0; i < touched_count_; ++i) {
+      const auto& [touched, versions] = Touched(i);
       if (touched == name && versions.*field) return versions.*field;
+    }
+    // Most lookups are of the document in force, which is not hashed.
+    if (base_->current != nullptr && name == base_->document) {
+      return base_->current->*field;
     }
     auto it = base_->documents.find(name);
     if (it == base_->documents.end()) return std::nullopt;
     return it->second.*field;
   }
 
+  Versions& Slot(std::string_view name) {
+    if (base_->current != nullptr && name == base_->document) {
+      return *base_->current;
+    }
+    auto it = base_->documents.find(name);
+    if (it == base_->documents.end()) {
+      it = base_->documents.emplace(std::string(name), Versions{}).first;
+    }
+    return it->second;
+  }
+
   WireContext* base_;
-  WireContext::Client client_;
-  std::string document_;
-  std::vector<std::pair<std::string, Versions>> touched_;
+  std::optional<WireContext::Client> client_;
+  std::optional<std::string> document_;
+  Entry first_;
+  std::vector<Entry> more_;
+  size_t touched_count_ = 0;
 };
 
 class Decoder {

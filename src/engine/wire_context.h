@@ -46,6 +46,8 @@ struct WireContext {
   std::string document;  // Of the last block (decoded); "" before any.
   std::unordered_map<std::string, Versions, NameHash, std::equal_to<>>
       documents;
+  // documents' entry for `document`, or null (the map's nodes stay put).
+  Versions* current = nullptr;
 };
 
 enum class WireForm { kNormal, kCompact };
