@@ -181,6 +181,8 @@ ServiceOptions SmallLimits() {
   options.max_documents_per_connection = 2;
   options.max_clients_per_document = 2;
   options.client_window_millis = 60'000;
+  options.max_buffer_bytes = 16;
+  options.buffer_expiry_millis = 1000;
   return options;
 }
 
@@ -245,6 +247,20 @@ TEST_F(SyncServiceLimitsTest, ADocumentTakesSoManyClientsAtOnce) {
   Sync("b", b);
   Sync("c", c);
   EXPECT_EQ(c.text().ToString(), "kept!");
+}
+
+TEST_F(SyncServiceLimitsTest, MobWriteBuffersAreBoundedInSizeAndTime) {
+  EXPECT_EQ(Ask("b:one 2 1 0123456789\n\n"), "");
+  // All unfinished buffers together: 10 bytes held, 7 more would be 17.
+  EXPECT_EQ(Ask("b:two 2 1 abcdefg\n\n"),
+            "x:bad-buffer:buffers would exceed 16 bytes\n\n");
+  EXPECT_EQ(Ask("b:many 10001 1 x\n\n"),
+            "x:bad-buffer:buffer many has 10001 pieces; at most 10000\n\n");
+  // A buffer left unfinished past its expiry is dropped, freeing its bytes:
+  // its last piece then starts it again instead of completing it.
+  clock_.Advance(std::chrono::milliseconds(1001));
+  EXPECT_EQ(Ask("b:two 2 1 abcdefg\n\n"), "");
+  EXPECT_EQ(Ask("b:one 2 2 x\n\n"), "");
 }
 
 TEST_F(SyncServiceTest, ARefusalIsAnsweredInOrder) {
