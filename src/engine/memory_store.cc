@@ -21,8 +21,10 @@ Result<std::optional<ViewRecord>> MemoryStore::LoadView(
 Result<std::vector<ChangeRecord>> MemoryStore::LoadChanges(
     const std::string& document, int64_t from_revision) {
   std::vector<ChangeRecord> out;
-  for (auto it = changes_.lower_bound({document, from_revision});
-       it != changes_.end() && it->first.first == document; ++it) {
+  auto doc = changes_.find(document);
+  if (doc == changes_.end()) return out;
+  for (auto it = doc->second.lower_bound(from_revision);
+       it != doc->second.end(); ++it) {
     out.push_back(it->second);
   }
   return out;
@@ -31,16 +33,25 @@ Result<std::vector<ChangeRecord>> MemoryStore::LoadChanges(
 Status MemoryStore::Commit(const WriteBatch& batch) {
   for (const auto& name : batch.deleted_documents) {
     documents_.erase(name);
-    changes_.erase(changes_.lower_bound({name, INT64_MIN}),
-                   changes_.lower_bound({name, INT64_MAX}));
+    changes_.erase(name);
   }
   for (const auto& key : batch.deleted_views) views_.erase(key);
   for (const auto& d : batch.documents) documents_[d.name] = d;
   for (const auto& v : batch.views) views_[{v.client_id, v.document}] = v;
-  for (const auto& c : batch.changes) changes_[{c.document, c.revision}] = c;
+  std::map<int64_t, ChangeRecord>* changes = nullptr;
+  const std::string* changes_of = nullptr;
+  for (const auto& c : batch.changes) {
+    // A batch's changes come one document at a time.
+    if (changes_of == nullptr || *changes_of != c.document) {
+      changes = &changes_[c.document];
+      changes_of = &c.document;
+    }
+    changes->insert_or_assign(changes->end(), c.revision, c);
+  }
   for (const auto& [name, first_kept] : batch.trimmed_changes) {
-    changes_.erase(changes_.lower_bound({name, INT64_MIN}),
-                   changes_.lower_bound({name, first_kept}));
+    auto doc = changes_.find(name);
+    if (doc == changes_.end()) continue;
+    doc->second.erase(doc->second.begin(), doc->second.lower_bound(first_kept));
   }
   return Status::Ok();
 }

@@ -136,7 +136,9 @@ class MemoryStore final : public Store {
  private:
   std::map<std::string, DocumentRecord> documents_;
   std::map<std::pair<std::string, std::string>, ViewRecord> views_;
-  std::map<std::pair<std::string, int64_t>, ChangeRecord> changes_;
+  // Per document, by revision: a commit appends one and trims the oldest
+  // without comparing document names.
+  std::map<std::string, std::map<int64_t, ChangeRecord>> changes_;
 };
 
 }  // namespace diffsync::engine
