@@ -1311,9 +1311,14 @@ Status ForEachDeltaToken(std::string_view delta,
       token.count = 0;
       token.text.clear();
       if (token.op == '+') {
-        Result<std::string> text = DecodeUri(param, "delta", offset + 1);
-        if (!text.ok()) return text.status();
-        token.text = std::move(*text);
+        if (param.find('%') == std::string_view::npos) {
+          // Nothing to decode, and the delta was checked as UTF-8 above.
+          token.text.assign(param);
+        } else {
+          Result<std::string> text = DecodeUri(param, "delta", offset + 1);
+          if (!text.ok()) return text.status();
+          token.text = std::move(*text);
+        }
       } else if (token.op == '=' || token.op == '-') {
         const auto [ptr, ec] = std::from_chars(
             param.data(), param.data() + param.size(), token.count);
