@@ -403,7 +403,9 @@ asio::awaitable<void> HttpServer::Impl::ServeHttp(
     // the header and then the body limits (so that a client sending a byte
     // now and then cannot hold the connection).
     if (buffer.size() == 0) {
-      stream.expires_after(std::chrono::seconds(limits.http_idle_seconds));
+      // A refused connection gets no idle time: it is told and closed.
+      stream.expires_after(std::chrono::seconds(
+          refused ? limits.header_timeout_seconds : limits.http_idle_seconds));
       auto [read_ec, n] =
           co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
       if (read_ec) break;
