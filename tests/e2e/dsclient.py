@@ -145,10 +145,14 @@ class Client:
         self.text = self.text[:index] + s + self.text[index:]
 
 
-def http_sync(url, client, timeout=10):
-    """One cycle over the MobWrite gateway; returns the reply text.
-    Raises OSError when the server cannot be reached (nothing applied)."""
-    body = urllib.parse.urlencode({"q": client.request()}).encode()
+def http_sync(url, client, timeout=10, token=None):
+    """One cycle over the MobWrite gateway (with a `t:` line if `token`);
+    returns the reply text. Raises OSError when the server cannot be
+    reached (nothing applied)."""
+    request = client.request()
+    if token is not None:
+        request = "t:%s\n%s" % (token, request)
+    body = urllib.parse.urlencode({"q": request}).encode()
     with urllib.request.urlopen(url + "scripts/q.py", body,
                                 timeout=timeout) as response:
         reply = response.read().decode("utf-8")

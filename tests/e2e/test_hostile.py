@@ -8,6 +8,11 @@ code, or the connection closed), and then waits until the editors have done
 further cycles, so the server demonstrably kept serving them. At the end
 their document is exactly what they typed.
 
+Anonymous clients cannot be told apart, so under a stolen client id the
+first test checks only that nothing the hostile client sends is applied;
+the second runs the editors with tokens, where the same requests are
+refused (`x:forbidden`) and the editors are not even resynced.
+
 The hostile client connects from 127.0.0.2, so that the per-address
 connection limit it runs into is not the editors' (127.0.0.1). The server
 runs with small limits and timeouts, so that waiting for one takes seconds.
@@ -17,6 +22,7 @@ import http.client
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -25,6 +31,7 @@ import pytest
 import websocket
 
 from dsclient import Client, http_sync, parse_reply
+from test_auth import DIFFSYNC, SECRET
 
 DOC = "shared"
 HOSTILE = "127.0.0.2"
@@ -142,8 +149,11 @@ class Editors:
     """Alice (WebSocket) types before the `|`, Bob (HTTP) after it, one
     token per cycle each, until stopped."""
 
-    def __init__(self, server):
+    def __init__(self, server, tokens=None):
+        """`tokens`: {"alice": token, "bob": token} on a server that checks
+        them."""
         self.server = server
+        self.tokens = tokens or {}
         self.ws = websocket.create_connection(
             "ws://127.0.0.1:%d/ws" % server.port, timeout=WAIT)
         self.alice = Client("alice", DOC)
@@ -157,13 +167,16 @@ class Editors:
         self.stop = threading.Event()
         self.alice.text = "|"
         self._alice_cycle()
-        http_sync(server.url, self.bob)
+        self._bob_cycle()
         assert self.bob.text == "|"
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _alice_cycle(self):
-        self.ws.send(self.alice.request())
+        request = self.alice.request()
+        if "alice" in self.tokens:
+            request = "t:%s\n%s" % (self.tokens["alice"], request)
+        self.ws.send(request)
         while True:
             reply = self.ws.recv()
             # A push that crosses our request is ignored; the reply to the
@@ -171,6 +184,9 @@ class Editors:
             if ("m", "push") not in parse_reply(reply):
                 break
         self.alice.handle(reply)
+
+    def _bob_cycle(self):
+        http_sync(self.server.url, self.bob, token=self.tokens.get("bob"))
 
     def _run(self):
         try:
@@ -184,7 +200,7 @@ class Editors:
                 token = "b%d " % i
                 self.bob_typed.append(token)
                 self.bob.insert(len(self.bob.text), token)
-                http_sync(self.server.url, self.bob)
+                self._bob_cycle()
                 took = time.monotonic() - start
                 with self.changed:
                     self.cycles += 1
@@ -212,7 +228,7 @@ class Editors:
             assert self.slowest < SLOWEST_CYCLE, (
                 "%s: an editor's cycle took %.2fs" % (what, self.slowest))
 
-    def finish(self, checker):
+    def finish(self, checker=None, checker_token=None):
         """Stops typing, lets both catch up, checks the document (also as
         `checker`, a third client, sees it)."""
         self.stop.set()
@@ -220,15 +236,16 @@ class Editors:
         assert self.failure is None, repr(self.failure)
         for _ in range(2):
             self._alice_cycle()
-            http_sync(self.server.url, self.bob)
+            self._bob_cycle()
         expected = "".join(self.alice_typed) + "|" + "".join(self.bob_typed)
         assert self.alice.text == expected
         assert self.bob.text == expected
-        # A client whose id the hostile one used may be resynced first (its
-        # view holds the resync the hostile request got).
-        for _ in range(2):
-            http_sync(self.server.url, checker)
-        assert checker.text == expected
+        if checker is not None:
+            # A client whose id the hostile one used may be resynced first
+            # (its view holds the resync the hostile request got).
+            for _ in range(2):
+                http_sync(self.server.url, checker, token=checker_token)
+            assert checker.text == expected
         assert self.alice.errors == [] and self.bob.errors == []
         assert self.alice.resyncs == 0 and self.bob.resyncs == 0
         self.ws.close()
@@ -418,3 +435,57 @@ def test_hostile_client_does_not_disturb_the_editors(server, editors):
     # The document is exactly what the editors typed, as the victim whose
     # id was used sees it too.
     e.finish(victim)
+
+
+@pytest.fixture
+def guarded(diffsyncd_factory, tmp_path):
+    """The same limits on a server that checks tokens."""
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    server = diffsyncd_factory(
+        "--secret-file", str(secret),
+        *[str(x) for item in LIMITS.items() for x in item], anonymous=False)
+
+    def mint(subject):
+        r = subprocess.run([DIFFSYNC, "token", "--secret-file", str(secret),
+                            "--doc", DOC, "--right", "read-write",
+                            "--subject", subject],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    server.mint = mint
+    return server
+
+
+def test_with_tokens_another_clients_id_is_refused(guarded):
+    """With tokens a client id belongs to the identity that first used it:
+    a hostile client with a valid token of its own, writing under the
+    editors' ids, is refused and they do not even notice (no resync)."""
+    e = Editors(guarded, {"alice": guarded.mint("alice"),
+                          "bob": guarded.mint("bob")})
+    try:
+        e.keep_up("start")
+        mallory = guarded.mint("mallory")
+        for who in ("alice", "bob"):
+            for request in [
+                    "u:%s\nF:0:%s\nd:9007199254740991:=1\t+EVIL\n\n",
+                    "u:%s\nF:9007199254740991:%s\nd:0:=1\t+EVIL\n\n",
+                    "u:%s\nF:0:%s\nr:0:EVIL\n\n",
+            ]:
+                status, reply = hostile_q(
+                    guarded, "t:%s\n%s" % (mallory, request % (who, DOC)))
+                assert status == 403, (status, reply)
+                assert reply.startswith("x:forbidden:"), reply
+                assert "EVIL" not in reply and "a0" not in reply
+            # Over the WebSocket likewise; the socket stays.
+            ws = hostile_ws(guarded)
+            ws.send("t:%s\nu:%s\nF:0:%s\nr:0:EVIL\n\n" % (mallory, who, DOC))
+            reply = ws.recv()
+            assert reply.startswith("x:forbidden:"), reply
+            ws.close()
+        e.keep_up("requests under the editors' ids")
+        e.finish()
+    finally:
+        e.stop.set()
+        e.thread.join(WAIT)
