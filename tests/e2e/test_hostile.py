@@ -26,6 +26,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 import pytest
 import websocket
@@ -489,3 +490,44 @@ def test_with_tokens_another_clients_id_is_refused(guarded):
     finally:
         e.stop.set()
         e.thread.join(WAIT)
+
+
+def errors_of_kind(server, kind):
+    with urllib.request.urlopen(server.url + "metrics", timeout=WAIT) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('diffsync_errors_total{kind="%s"}' % kind):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def test_a_websocket_that_does_not_read_its_replies_is_dropped(
+        diffsyncd_factory):
+    server = diffsyncd_factory("--max-requests-per-second", "0")
+    writer = Client("writer", "big")
+    writer.text = "x" * 30000
+    http_sync(server.url, writer)
+    # A small receive buffer, never read: the replies (the whole text each)
+    # stay queued in the server, until it drops the connection past 1,024.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind((HOSTILE, 0))
+    sock.connect(("127.0.0.1", server.port))
+    ws = websocket.create_connection("ws://127.0.0.1:%d/ws" % server.port,
+                                     timeout=WAIT, socket=sock)
+    sent = 0
+    try:
+        for sent in range(1, 3001):
+            ws.send("u:hog\nF:0:big\nr:0:\n\n")
+            if sent % 100 == 0 and errors_of_kind(server, "not-reading"):
+                break
+    except (websocket.WebSocketConnectionClosedException, ConnectionError):
+        pass  # Dropped while sending.
+    # Reading now drains what the kernel holds, then finds the end.
+    assert closed_within(sock, WAIT), "never dropped (%d sent)" % sent
+    assert errors_of_kind(server, "not-reading") == 1
+    # The writer is served as before.
+    writer.insert(0, ">")
+    http_sync(server.url, writer)
+    check = Client("check", "big")
+    http_sync(server.url, check)
+    assert check.text == ">" + "x" * 30000
