@@ -35,7 +35,28 @@ function element(tag, attributes = {}, ...children) {
   return node;
 }
 
-function showList(root) {
+// The documents the server has (GET /documents), or null when it does not
+// say (an older server, or one that lists them only to a token holder).
+async function serverDocuments() {
+  try {
+    const response = await fetch('/documents', { headers: { Accept: 'application/json' } });
+    if (!response.ok) return null;
+    const { documents } = await response.json();
+    return Array.isArray(documents) ? documents.filter((n) => typeof n === 'string') : null;
+  } catch {
+    return null;
+  }
+}
+
+function linkList(id, names) {
+  const list = element('ul', { id });
+  for (const name of names) {
+    list.append(element('li', {}, element('a', { href: documentUrl(name) }, name)));
+  }
+  return list;
+}
+
+async function showList(root) {
   const input = element('input', { id: 'new-name', name: 'name', required: '', placeholder: 'document name', autofocus: '' });
   input.value = 'notes-' + Math.random().toString(36).slice(2, 7);
   const form = element('form', { id: 'new-document' }, input, element('button', { type: 'submit' }, 'Open'));
@@ -45,17 +66,28 @@ function showList(root) {
     if (name) location.assign(documentUrl(name));
   });
   const recent = recentDocuments();
-  const list = element('ul', { id: 'documents' });
-  for (const name of recent) {
-    list.append(element('li', {}, element('a', { href: documentUrl(name) }, name)));
-  }
   root.append(
     element('h1', {}, 'DiffSync'),
     element('p', {}, 'Open or create a document; everyone at the same address edits it together.'),
     form,
-    element('h2', {}, 'Opened in this browser'),
-    recent.length ? list : element('p', { class: 'muted' }, 'none yet'),
   );
+  const stored = await serverDocuments();
+  if (stored !== null) {
+    root.append(
+      element('h2', {}, 'Documents on this server'),
+      stored.length ? linkList('documents', stored) : element('p', { class: 'muted' }, 'none yet'),
+    );
+  }
+  // What this browser opened that the server did not list (all of them
+  // when it lists none, or not yet stored).
+  const listed = new Set(stored ?? []);
+  const others = recent.filter((n) => !listed.has(n));
+  if (stored === null || others.length > 0) {
+    root.append(
+      element('h2', {}, 'Opened in this browser'),
+      others.length ? linkList('recent', others) : element('p', { class: 'muted' }, 'none yet'),
+    );
+  }
 }
 
 const COLORS = ['#d33682', '#268bd2', '#859900', '#cb4b16', '#6c71c4', '#2aa198', '#b58900'];

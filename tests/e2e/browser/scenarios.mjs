@@ -105,9 +105,14 @@ const scenarios = {
     const c = await openEditor(browser, 'shared ✍️', '?transport=http');
     await waitSynced(c.page, `text === ${JSON.stringify(text)}`);
     assert.equal(await c.page.evaluate(() => window.diffsync.client.mode), 'http');
-    // The document list offers what this browser opened.
-    await c.page.goto(serverUrl);
-    await c.page.waitForSelector(`#documents a[href="/d/${encodeURIComponent('shared ✍️')}"]`);
+    // The document list, in a browser that never opened the document,
+    // offers what the server has.
+    const fresh = await browser.newContext();
+    fresh.setDefaultTimeout(TIMEOUT);
+    const list = await fresh.newPage();
+    await list.goto(serverUrl);
+    await list.waitForSelector(`#documents a[href="/d/${encodeURIComponent('shared ✍️')}"]`);
+    await fresh.close();
     await b.context.close();
     // B left: A no longer lists it.
     await a.page.waitForFunction((id) => !document.querySelector(`#peers [data-peer="${id}"]`), idB);
