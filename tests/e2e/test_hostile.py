@@ -417,6 +417,26 @@ def test_hostile_client_does_not_disturb_the_editors(server, editors):
     assert cut, "the slow request was never cut off"
     assert 0.9 < took < 1 + WAIT, took
     loris.close()
+    # A body a byte at a time is cut off at the body timeout (2 s).
+    loris = hostile_socket(server)
+    loris.sendall(b"POST /scripts/q.py HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  b"Content-Length: 1000\r\n\r\n")
+    start = time.monotonic()
+    cut = False
+    for _ in range(1000):
+        try:
+            loris.sendall(b"q")
+        except ConnectionError:
+            cut = True
+            break
+        if closed_within(loris, 0.05):
+            cut = True
+            break
+    took = time.monotonic() - start
+    assert cut, "the slow body was never cut off"
+    assert 1.9 < took < 2 + WAIT, took
+    loris.close()
     # An HTTP connection idle after its request is closed after 2 s.
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=WAIT,
                                       source_address=(HOSTILE, 0))
