@@ -426,6 +426,12 @@ std::optional<engine::Error> AccessControl::CheckToken(std::string_view token) {
   return std::nullopt;
 }
 
+void AccessControl::Remember(const std::string& client_id,
+                             const std::string& identity) {
+  if (known_.size() >= kMaxKnownOwners) known_.clear();
+  known_.emplace(client_id, identity);
+}
+
 Result<std::optional<std::string>> AccessControl::OwnerOf(
     const std::string& client_id) {
   if (auto it = known_.find(client_id); it != known_.end()) {
@@ -492,7 +498,7 @@ Admission AccessControl::Admit(const engine::Message& request,
                            "bound to the token that first used it)");
       return admission;
     } else {
-      known_.emplace(block.client_id, identity);
+      Remember(block.client_id, identity);
     }
   }
   for (const std::string& client_id : unbound) {
@@ -500,8 +506,7 @@ Admission AccessControl::Admit(const engine::Message& request,
       admission.refusal = Refusal("store", s.message());
       return admission;
     }
-    if (known_.size() >= kMaxKnownOwners) known_.clear();
-    known_.emplace(client_id, identity);
+    Remember(client_id, identity);
   }
   return admission;
 }

@@ -185,6 +185,7 @@ class AccessControl {
 
  private:
   Result<std::optional<std::string>> OwnerOf(const std::string& client_id);
+  void Remember(const std::string& client_id, const std::string& identity);
 
   AccessOptions options_;
   engine::Clock& clock_;
