@@ -339,5 +339,147 @@ TEST_F(ServerOverFaultyDisk, RandomFaultsNeverLoseOrDuplicateAnEdit) {
   EXPECT_GT(restarts, 0);
 }
 
+// A fixed workload (three clients typing unique markers and syncing in
+// turn) in which commit number N fails, for every N from 1 to the number
+// of commits the workload makes without faults; then the same with the
+// process crashing before commit N. A marker is acknowledged once a reply to
+// a request carrying it reached its client. At the failure, every
+// acknowledged marker is in the file, which is reopened as after a crash;
+// once the clients have synced again, every marker is in it exactly once.
+class EveryCommitFails : public ::testing::TestWithParam<bool> {
+ protected:
+  struct Outcome {
+    int64_t commits = 0;  // Commits the workload asked of the store.
+    bool failed = false;  // Commit N was reached and failed.
+  };
+
+  // Runs the workload; fails commit `n` (0: none) by an error, or by a crash
+  // if `crash`.
+  Outcome Run(int64_t n, bool crash) {
+    TempDir dir;
+    EXPECT_TRUE(dir.ok());
+    const std::string path = dir.File("store.db");
+    std::unique_ptr<SqliteStore> sqlite;
+    std::unique_ptr<FaultInjectionStore> faulty;
+    std::unique_ptr<Server> server;
+    ManualClock clock(1'000'000);
+    auto start = [&] {
+      server.reset();
+      faulty.reset();
+      sqlite.reset();
+      Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(path);
+      EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+      sqlite = std::move(*opened);
+      faulty = std::make_unique<FaultInjectionStore>(*sqlite);
+      server = std::make_unique<Server>(*faulty, clock);
+    };
+    auto stored = [&] {
+      Result<std::optional<DocumentRecord>> d = sqlite->LoadDocument("doc");
+      EXPECT_TRUE(d.ok()) << d.status().ToString();
+      return d.ok() && d->has_value() ? (*d)->text.ToString() : "";
+    };
+    start();
+    if (n > 0) {
+      if (crash) {
+        faulty->CrashBeforeNthCommit(n);
+      } else {
+        faulty->FailNthCommit(n, Status::IoError("injected write failure"));
+      }
+    }
+    constexpr int kClients = 3;
+    std::vector<ClientDocument> docs(kClients, ClientDocument("doc"));
+    // Markers typed but not yet acknowledged, per client; and acknowledged.
+    std::vector<std::vector<std::string>> typed(kClients);
+    std::vector<std::string> acknowledged, all;
+    Outcome outcome;
+    for (int step = 0; step < 24; ++step) {
+      const int c = step % kClients;
+      const std::string id = "client" + std::to_string(c);
+      if (step >= kClients) {  // Everyone joins before anyone types.
+        std::string marker = "<";
+        marker += std::to_string(step);
+        marker += ">";
+        // At the start or the end, never inside another marker.
+        const int64_t at = step % 2 == 0 ? 0 : docs[c].text().size16();
+        EXPECT_TRUE(docs[c].Replace(at, 0, marker).ok());
+        typed[c].push_back(marker);
+        all.push_back(marker);
+      }
+      const std::vector<std::string> carried = typed[c];
+      // Every fourth reply after the joins is lost (each client's in turn):
+      // its request's edits stay unacknowledged.
+      const bool deliver = step < kClients || step % 4 != 3;
+      Status s = Sync(*server, id, docs[c], deliver);
+      if (!s.ok()) {
+        EXPECT_TRUE(n > 0 && !outcome.failed) << s.ToString();
+        outcome.failed = true;
+        // The moment of failure: whatever was acknowledged is durable.
+        if (crash) start();
+        const std::string text = stored();
+        for (const std::string& m : acknowledged) {
+          EXPECT_NE(text.find(m), std::string::npos)
+              << m << " was acknowledged and is lost after commit " << n
+              << " failed";
+        }
+        faulty->Heal();
+        // A first contact takes the server's text, so a client whose join
+        // failed joins again before it types.
+        if (step < kClients) {
+          EXPECT_TRUE(Sync(*server, id, docs[c]).ok());
+        }
+        continue;
+      }
+      if (deliver) {
+        acknowledged.insert(acknowledged.end(), carried.begin(), carried.end());
+        typed[c].erase(typed[c].begin(), typed[c].begin() + carried.size());
+      }
+      clock.Advance(std::chrono::seconds(1));
+    }
+    outcome.commits = faulty->counters().commits;
+    start();  // Reopened: the acknowledged markers are there.
+    const std::string reopened = stored();
+    for (const std::string& m : acknowledged) {
+      EXPECT_NE(reopened.find(m), std::string::npos) << m << " lost";
+    }
+    for (int round = 0; round < 3; ++round) {
+      for (int c = 0; c < kClients; ++c) {
+        EXPECT_TRUE(Sync(*server, "client" + std::to_string(c), docs[c]).ok());
+      }
+    }
+    const std::string final_text = stored();
+    for (const std::string& m : all) {
+      const size_t first = final_text.find(m);
+      EXPECT_NE(first, std::string::npos) << m << " lost";
+      EXPECT_EQ(final_text.find(m, first + 1), std::string::npos)
+          << m << " duplicated";
+    }
+    for (const ClientDocument& doc : docs) {
+      EXPECT_EQ(doc.text().ToString(), final_text);
+      EXPECT_EQ(doc.pending_edits(), 0u);
+    }
+    EXPECT_EQ(server->stats().resyncs, 0);
+    return outcome;
+  }
+};
+
+TEST_P(EveryCommitFails, NothingAcknowledgedIsLost) {
+  const bool crash = GetParam();
+  const Outcome clean = Run(0, crash);
+  ASSERT_FALSE(clean.failed);
+  ASSERT_GT(clean.commits, 20);
+  for (int64_t n = 1; n <= clean.commits; ++n) {
+    SCOPED_TRACE((crash ? "crash before commit " : "commit fails: ") +
+                 std::to_string(n));
+    const Outcome o = Run(n, crash);
+    EXPECT_TRUE(o.failed);
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ErrorOrCrash, EveryCommitFails, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Crash" : "Error";
+                         });
+
 }  // namespace
 }  // namespace diffsync::store

@@ -972,5 +972,223 @@ TEST(SqliteStoreWithServer, RepeatedTextMergesExactlyAcrossRestarts) {
   EXPECT_EQ(*store->Counts(), (StoreCounts{1, 2, 5}));
 }
 
+// A disk that fills up: a VFS over the default one whose writes fail with
+// SQLITE_FULL (what SQLite makes of ENOSPC) once a byte budget is spent, so
+// a real SqliteStore meets a full disk without a small file system to mount.
+// While a test holds it, it is the default VFS, which SqliteStore opens.
+class FullDisk {
+ public:
+  FullDisk() {
+    real_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *real_;
+    vfs_.zName = "diffsync-full-disk";
+    vfs_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
+    vfs_.pAppData = this;
+    vfs_.xOpen = &Open;
+    sqlite3_vfs_register(&vfs_, /*makeDflt=*/1);
+  }
+  ~FullDisk() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(real_, /*makeDflt=*/1);
+  }
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+
+  // From now on `bytes` more may be written; then every write fails.
+  void LeaveRoom(int64_t bytes) { room_ = bytes; }
+  void Unlimited() { room_ = -1; }
+
+ private:
+  struct File {
+    sqlite3_file base;
+    FullDisk* disk;
+    sqlite3_file* real;  // Right after this struct, szOsFile bytes.
+  };
+
+  static sqlite3_file* Real(sqlite3_file* f) {
+    return reinterpret_cast<File*>(f)->real;
+  }
+
+  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file,
+                  int flags, int* out_flags) {
+    FullDisk* disk = static_cast<FullDisk*>(vfs->pAppData);
+    File* f = reinterpret_cast<File*>(file);
+    f->disk = disk;
+    f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+    const int rc =
+        disk->real_->xOpen(disk->real_, name, f->real, flags, out_flags);
+    f->base.pMethods = rc == SQLITE_OK ? &kMethods : nullptr;
+    return rc;
+  }
+
+  static int Write(sqlite3_file* file, const void* data, int amount,
+                   sqlite3_int64 offset) {
+    FullDisk* disk = reinterpret_cast<File*>(file)->disk;
+    int64_t room = disk->room_.load();
+    while (room >= 0) {
+      if (room < amount) return SQLITE_FULL;
+      if (disk->room_.compare_exchange_weak(room, room - amount)) break;
+    }
+    return Real(file)->pMethods->xWrite(Real(file), data, amount, offset);
+  }
+
+  static const sqlite3_io_methods kMethods;
+
+  sqlite3_vfs* real_;
+  sqlite3_vfs vfs_;
+  std::atomic<int64_t> room_{-1};
+};
+
+// Every other call goes to the real file as is.
+const sqlite3_io_methods FullDisk::kMethods = {
+    .iVersion = 3,
+    .xClose =
+        [](sqlite3_file* f) {
+          sqlite3_file* real = Real(f);
+          const int rc = real->pMethods->xClose(real);
+          f->pMethods = nullptr;
+          return rc;
+        },
+    .xRead =
+        [](sqlite3_file* f, void* data, int amount, sqlite3_int64 offset) {
+          return Real(f)->pMethods->xRead(Real(f), data, amount, offset);
+        },
+    .xWrite = &FullDisk::Write,
+    .xTruncate =
+        [](sqlite3_file* f, sqlite3_int64 size) {
+          return Real(f)->pMethods->xTruncate(Real(f), size);
+        },
+    .xSync = [](sqlite3_file* f,
+                int flags) { return Real(f)->pMethods->xSync(Real(f), flags); },
+    .xFileSize =
+        [](sqlite3_file* f, sqlite3_int64* size) {
+          return Real(f)->pMethods->xFileSize(Real(f), size);
+        },
+    .xLock = [](sqlite3_file* f,
+                int lock) { return Real(f)->pMethods->xLock(Real(f), lock); },
+    .xUnlock =
+        [](sqlite3_file* f, int lock) {
+          return Real(f)->pMethods->xUnlock(Real(f), lock);
+        },
+    .xCheckReservedLock =
+        [](sqlite3_file* f, int* out) {
+          return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+        },
+    .xFileControl =
+        [](sqlite3_file* f, int op, void* arg) {
+          return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+        },
+    .xSectorSize =
+        [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); },
+    .xDeviceCharacteristics =
+        [](sqlite3_file* f) {
+          return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
+        },
+    .xShmMap =
+        [](sqlite3_file* f, int page, int size, int extend,
+           void volatile** out) {
+          return Real(f)->pMethods->xShmMap(Real(f), page, size, extend, out);
+        },
+    .xShmLock =
+        [](sqlite3_file* f, int offset, int n, int flags) {
+          return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+        },
+    .xShmBarrier =
+        [](sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); },
+    .xShmUnmap =
+        [](sqlite3_file* f, int delete_flag) {
+          return Real(f)->pMethods->xShmUnmap(Real(f), delete_flag);
+        },
+    .xFetch =
+        [](sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+          return Real(f)->pMethods->xFetch(Real(f), offset, amount, out);
+        },
+    .xUnfetch =
+        [](sqlite3_file* f, sqlite3_int64 offset, void* page) {
+          return Real(f)->pMethods->xUnfetch(Real(f), offset, page);
+        },
+};
+
+// A real full disk under the store: the commit that does not fit fails with
+// kResourceExhausted naming the file and stores nothing of its batch; reads
+// go on; once there is room again commits land, and a reopened file holds
+// exactly what was acknowledged.
+TEST(SqliteStoreFullDisk, AFullDiskFailsTheCommitAndKeepsWhatWasStored) {
+  FullDisk disk;
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir.File("store.db");
+  {
+    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE(
+        (*store)->Commit(Batch({{"kept", T("stored before"), 1}})).ok());
+    disk.LeaveRoom(0);
+    Status full = (*store)->Commit(Batch(
+        {{"big", T(std::string(100'000, 'x')), 1}, {"kept", T("no"), 2}}));
+    EXPECT_EQ(full.code(), StatusCode::kResourceExhausted) << full.ToString();
+    EXPECT_THAT(full.message(), HasSubstr(path));
+    Result<std::optional<DocumentRecord>> kept = (*store)->LoadDocument("kept");
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    ASSERT_TRUE(kept->has_value());
+    EXPECT_EQ((*kept)->text.ToString(), "stored before");
+    EXPECT_FALSE((*store)->LoadDocument("big")->has_value());
+    // Still full: a second commit fails the same way.
+    EXPECT_EQ((*store)->Commit(Batch({{"small", T("s"), 1}})).code(),
+              StatusCode::kResourceExhausted);
+    disk.Unlimited();
+    ASSERT_TRUE((*store)->Commit(Batch({{"after", T("room again"), 1}})).ok());
+  }
+  Result<std::unique_ptr<SqliteStore>> reopened = SqliteStore::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(*(*reopened)->ListDocuments(),
+            (std::vector<std::string>{"after", "kept"}));
+  EXPECT_EQ((*(*reopened)->LoadDocument("kept"))->text.ToString(),
+            "stored before");
+}
+
+// The server over a store on a disk that fills while clients sync: a
+// request that cannot be stored is not acknowledged (the client keeps its
+// edits), other requests are refused while the disk is full, and when
+// there is room again the retried edits land; a reopened file holds them.
+TEST(SqliteStoreFullDisk, TheServerAcknowledgesNothingItCouldNotStore) {
+  FullDisk disk;
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir.File("store.db");
+  ManualClock clock(1'000'000);
+  ClientDocument alice("doc"), bob("doc");
+  {
+    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Server server(**store, clock);
+    ASSERT_TRUE(alice.Replace(0, 0, "acknowledged").ok());
+    ASSERT_TRUE(Sync(server, "alice", alice).ok());
+    ASSERT_TRUE(Sync(server, "bob", bob).ok());
+    disk.LeaveRoom(0);
+    ASSERT_TRUE(alice.Replace(12, 0, " and more").ok());
+    Status s = Sync(server, "alice", alice);
+    EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+    EXPECT_EQ(alice.pending_edits(), 1u);
+    ASSERT_TRUE(bob.Replace(0, 0, "[bob] ").ok());
+    EXPECT_EQ(Sync(server, "bob", bob).code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ((*(*store)->LoadDocument("doc"))->text.ToString(),
+              "acknowledged");
+    disk.Unlimited();
+    ASSERT_TRUE(Sync(server, "alice", alice).ok());
+    ASSERT_TRUE(Sync(server, "bob", bob).ok());
+    ASSERT_TRUE(Sync(server, "alice", alice).ok());
+    EXPECT_EQ(alice.pending_edits(), 0u);
+    EXPECT_EQ(bob.pending_edits(), 0u);
+    EXPECT_EQ(server.stats().resyncs, 0);
+  }
+  Result<std::unique_ptr<SqliteStore>> reopened = SqliteStore::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  const std::string text = (*(*reopened)->LoadDocument("doc"))->text.ToString();
+  EXPECT_EQ(text, "[bob] acknowledged and more");
+  EXPECT_EQ(alice.text().ToString(), text);
+  EXPECT_EQ(bob.text().ToString(), text);
+}
+
 }  // namespace
 }  // namespace diffsync::store
