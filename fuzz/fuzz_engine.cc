@@ -47,9 +47,9 @@ struct Peer {
       : id(std::move(id_in)), doc(kDocument, options) {}
   std::string id;
   ClientDocument doc;
-  std::vector<std::string> sent;      // Every request's wire text.
-  std::optional<std::string> reply;   // To the latest request, not delivered.
-  bool awaiting = false;              // The latest request is unanswered.
+  std::vector<std::string> sent;     // Every request's wire text.
+  std::optional<std::string> reply;  // To the latest request, not delivered.
+  bool awaiting = false;             // The latest request is unanswered.
 };
 
 class Run {
@@ -179,8 +179,7 @@ class Run {
   // reply is discarded by the client's transport.
   void Replay(Peer& p) {
     if (p.sent.empty()) return;
-    const size_t i =
-        in_.ConsumeIntegralInRange<size_t>(0, p.sent.size() - 1);
+    const size_t i = in_.ConsumeIntegralInRange<size_t>(0, p.sent.size() - 1);
     (void)Receive(p.sent[i]);
   }
 
@@ -197,8 +196,7 @@ class Run {
 
   // Arbitrary bytes as a request from a client that is none of ours.
   void Hostile() {
-    Result<Message> message =
-        DecodeMessage(in_.ConsumeRandomLengthString(256));
+    Result<Message> message = DecodeMessage(in_.ConsumeRandomLengthString(256));
     if (!message.ok()) return;
     for (DocumentBlock& block : message->documents) {
       if (block.client_id.size() == 1 && block.client_id[0] >= 'a' &&

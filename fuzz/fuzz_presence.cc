@@ -77,13 +77,11 @@ class Run {
         Check(text.has_value(), "peer cursors only in existing documents");
         const std::string_view v = meta.value;
         const size_t first = v.find(':');
-        const size_t second =
-            first == v.npos ? v.npos : v.find(':', first + 1);
+        const size_t second = first == v.npos ? v.npos : v.find(':', first + 1);
         Check(second != v.npos, "a peer cursor is ANCHOR:HEAD:ID");
         int64_t anchor = 0, head = 0;
         Check(ParsePosition(v.substr(0, first), &anchor) &&
-                  ParsePosition(v.substr(first + 1, second - first - 1),
-                                &head),
+                  ParsePosition(v.substr(first + 1, second - first - 1), &head),
               "a peer cursor's positions are numbers");
         Check(anchor <= text->size16() && head <= text->size16(),
               "a peer cursor is inside the document");
