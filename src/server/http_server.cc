@@ -284,7 +284,10 @@ class HttpServer::Impl::WsSession final
       server_.metrics_.RecordError("not-reading");
       spdlog::warn("event=ws-dropped reason=not-reading queued={}",
                    outbox_.size());
-      outbox_.clear();
+      // A write in flight still reads the front message: it stays until
+      // the write completes.
+      outbox_.erase(writing_ ? outbox_.begin() + 1 : outbox_.begin(),
+                    outbox_.end());
       closed_ = true;
       beast::error_code ignored;
       ws_.next_layer().close(ignored);
@@ -305,7 +308,7 @@ class HttpServer::Impl::WsSession final
     writing_ = true;
     ws_.async_write(asio::buffer(outbox_.front()),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) {
+                      if (ec || self->closed_) {
                         self->outbox_.clear();
                         self->FinishWriting();
                         return;
