@@ -21,6 +21,13 @@ namespace fs = std::filesystem;
 
 // The file's content; nullopt if it does not exist.
 Result<std::optional<std::string>> ReadFile(const std::string& path) {
+  // A directory opens as a stream that reads nothing: it would pass for an
+  // empty file.
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
+    return Status::IoError(path + ": not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return std::optional<std::string>();

@@ -129,6 +129,23 @@ def test_a_deleted_file_is_refused_and_nothing_is_lost(diffsyncd, tmp_path):
     assert sync_once(diffsyncd, a).returncode == 0
 
 
+def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_sent(
+        diffsyncd, tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text("keep me\n")
+    assert sync_once(diffsyncd, a).returncode == 0
+    a.unlink()
+    a.mkdir()
+    r = sync_once(diffsyncd, a)
+    assert r.returncode == 2 and "not a regular file" in r.stderr, r.stderr
+    b = tmp_path / "b.txt"
+    b.write_bytes(b"half \xff a character\n")
+    r = sync_once(diffsyncd, b)
+    assert r.returncode == 2 and "invalid UTF-8" in r.stderr, r.stderr
+    got = cli("get", "--server", diffsyncd.url, "--doc", "shared file")
+    assert got.stdout == "keep me\n"
+
+
 def test_two_running_sync_processes_carry_an_edit_across(diffsyncd, tmp_path):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("start\n")
