@@ -242,6 +242,7 @@ void Client::Connect() {
     }
   }
   if (active_ == nullptr) return GoOffline(primary);
+  NewConnection();
   if (active_ == fallback_.get()) {
     websocket_backoff_ = options_.websocket_retry;
     next_websocket_try_ =
@@ -267,14 +268,24 @@ void Client::TryWebSocketAgain() {
   }
   fallback_->Close();
   active_ = primary_.get();
+  NewConnection();
   // The server pushes only to a session that has synced.
   need_sync_ = true;
   SetState(ConnectionState::kConnected, Status::Ok());
 }
 
+void Client::NewConnection() {
+  if (active_->pushes()) {
+    wire_.emplace(engine::WireSession::Role::kClient, options_.compact);
+  } else {
+    wire_.reset();
+  }
+}
+
 void Client::GoOffline(const Status& why) {
   if (active_ != nullptr) active_->Close();
   active_ = nullptr;
+  wire_.reset();
   in_flight_ = false;
   ++offline_count_;
   next_attempt_ = clock_.NowMillis() + Jittered(backoff_).count();
@@ -379,16 +390,20 @@ Status Client::SendRequest() {
   // The request's edits are saved before they leave: if we stop now, the
   // next run sends them again and the server recognises them.
   if (Status s = Save(); !s.ok()) return s;
-  Result<std::string> wire = engine::EncodeMessage(request);
+  Result<std::string> wire =
+      wire_ ? wire_->Encode(request) : engine::EncodeMessage(request);
   if (!wire.ok()) return wire.status();
   need_sync_ = false;
   const int64_t now = clock_.NowMillis();
   next_poll_ = now + options_.poll_interval.count();
   if (Status s = active_->Send(*wire, options_.timeout); !s.ok()) {
-    if (s.code() != StatusCode::kUnavailable) return s;
+    // The connection's codec counted the message as sent: a connection
+    // that lost one can no longer be read against.
+    const bool retry = s.code() == StatusCode::kUnavailable;
+    if (!retry && !wire_) return s;
     need_sync_ = true;
     GoOffline(s);
-    return Status::Ok();
+    return retry ? Status::Ok() : s;
   }
   ++requests_;
   in_flight_ = true;
@@ -400,9 +415,15 @@ Status Client::SendRequest() {
 
 Status Client::HandleMessage(const std::string& wire) {
   bytes_received_ += static_cast<int64_t>(wire.size());
-  Result<engine::Message> message = engine::DecodeMessage(wire);
+  Result<engine::Message> message =
+      wire_ ? wire_->Decode(wire) : engine::DecodeMessage(wire);
   if (!message.ok()) {
-    return message.status().WithContext("a message from " + active_->url());
+    Status bad =
+        message.status().WithContext("a message from " + active_->url());
+    // The server counted it as read: the connection's later messages could
+    // not be.
+    if (wire_) GoOffline(bad);
+    return bad;
   }
   // Others' selections only (m:presence): nothing to apply or answer.
   if (HasMetadata(*message, "presence")) {

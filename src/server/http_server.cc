@@ -18,6 +18,8 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include "diffsync/engine/protocol.h"
+#include "diffsync/engine/wire_session.h"
 #include "server/form.h"
 
 namespace diffsync::server {
@@ -240,11 +242,16 @@ class HttpServer::Impl::WsSession final
         --self->awaiting_;
         self->Send(std::move(text));
       };
-      if (rate_.TryTake(std::chrono::steady_clock::now())) {
-        server_.service_.Handle(
-            std::string_view(static_cast<const char*>(data.data()),
-                             data.size()),
-            this, std::move(reply), token_);
+      // Every message is read, refused or not: the compact form is read
+      // against all the connection said before.
+      Result<engine::Message> request = wire_.Decode(std::string_view(
+          static_cast<const char*>(data.data()), data.size()));
+      if (!request.ok()) {
+        server_.service_.Refuse(reply, "malformed-request",
+                                request.status().message());
+      } else if (rate_.TryTake(std::chrono::steady_clock::now())) {
+        server_.service_.Handle(std::move(*request), data.size(), this,
+                                std::move(reply), token_);
       } else {
         server_.service_.Refuse(
             reply, "rate-limited",
@@ -293,8 +300,19 @@ class HttpServer::Impl::WsSession final
       ws_.next_layer().close(ignored);
       return;
     }
-    outbox_.push_back(std::move(message));
+    outbox_.push_back(Compact(std::move(message)));
     if (!writing_) WriteNext();
+  }
+
+  // The service's replies and pushes are in the normal form; a client that
+  // offered the compact form gets them in it. Messages are written in the
+  // order they are queued, which is the order the session must see them.
+  std::string Compact(std::string message) {
+    if (message.empty()) return message;
+    Result<engine::Message> decoded = engine::DecodeMessage(message);
+    if (!decoded.ok()) return message;  // Not ours to shorten.
+    Result<std::string> wire = wire_.Encode(*decoded);
+    return wire.ok() ? std::move(*wire) : message;
   }
 
   // Writes the outbox one message after the other. A completion handler,
@@ -334,6 +352,8 @@ class HttpServer::Impl::WsSession final
   // On the bare socket: the WebSocket stream keeps its own idle timer, and
   // beast::tcp_stream's per-operation timer costs on every message.
   websocket::stream<tcp::socket> ws_;
+  // The protocol codec of this connection (our clients' compact form).
+  engine::WireSession wire_{engine::WireSession::Role::kServer};
   Impl& server_;
   TokenBucket rate_;
   std::deque<std::string> outbox_;

@@ -108,21 +108,28 @@ std::optional<engine::Error> SyncService::OverLimit(
 
 void SyncService::Handle(std::string_view request, Session* session,
                          Reply reply, std::string_view transport_token) {
-  const auto start = std::chrono::steady_clock::now();
   Result<engine::Message> message = engine::DecodeMessage(request);
   if (!message.ok()) {
     ReplyError(reply, "malformed-request", message.status().message());
     return;
   }
-  if (message->fragments.empty()) {
-    HandleMessage(std::move(*message), request.size(), session,
-                  std::move(reply), start, transport_token);
+  Handle(std::move(*message), request.size(), session, std::move(reply),
+         transport_token);
+}
+
+void SyncService::Handle(engine::Message request, size_t wire_bytes,
+                         Session* session, Reply reply,
+                         std::string_view transport_token) {
+  const auto start = std::chrono::steady_clock::now();
+  if (request.fragments.empty()) {
+    HandleMessage(std::move(request), wire_bytes, session, std::move(reply),
+                  start, transport_token);
     return;
   }
   // MobWrite's JSON-P client splits a long request over several `b:`
   // requests; each is answered empty until the buffer is whole.
   std::optional<std::string> whole;
-  for (const engine::BufferFragment& piece : message->fragments) {
+  for (const engine::BufferFragment& piece : request.fragments) {
     Result<std::optional<std::string>> fed = Feed(piece);
     if (!fed.ok()) {
       ReplyError(reply, "bad-buffer", fed.status().message());
@@ -145,8 +152,8 @@ void SyncService::Handle(std::string_view request, Session* session,
     return;
   }
   // The pieces' own t: line serves a joined request without one.
-  if (joined->token.empty()) joined->token = std::move(message->token);
-  HandleMessage(std::move(*joined), request.size(), session, std::move(reply),
+  if (joined->token.empty()) joined->token = std::move(request.token);
+  HandleMessage(std::move(*joined), wire_bytes, session, std::move(reply),
                 start, transport_token);
 }
 

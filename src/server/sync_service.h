@@ -97,6 +97,11 @@ class SyncService {
   // an `x:unauthorized` or `x:forbidden` error and changes nothing.
   void Handle(std::string_view request, Session* session, Reply reply,
               std::string_view transport_token = {});
+  // The same for a request its transport decoded (a WebSocket's
+  // engine::WireSession, which may read the compact form); `wire_bytes` is
+  // its size as received.
+  void Handle(engine::Message request, size_t wire_bytes, Session* session,
+              Reply reply, std::string_view transport_token = {});
   // The refusal (`x:unauthorized`) of a token given once for a connection,
   // if it is not valid.
   std::optional<engine::Error> CheckConnectionToken(std::string_view token) {

@@ -208,3 +208,32 @@ def test_views_survive_a_clean_restart(diffsyncd):
     b = Client("fresh", "kept")
     http_sync(diffsyncd.url, b)
     assert b.text == "still before restart"
+
+
+def test_a_client_that_offers_the_compact_form_gets_it(diffsyncd):
+    # docs/PROTOCOL.md, "Compact form": after the offer and its answer, a
+    # keystroke is two short lines up and one down.
+    ws = ws_connect(diffsyncd)
+    ws.send("u:alice\nF:0:compact doc\nr:1:Hello\nm:compact\n\n")
+    assert ws.recv() == "F:1:compact doc\nd:0:=5\nm:compact\n\n"
+    ws.send("d:1:=5\t+ world\nh:CL1p5S\n\n")
+    assert ws.recv() == "d:\n\n"
+    ws.send("d:=11\t+!\nh:AbhRmV\n\n")
+    assert ws.recv() == "d:\n\n"
+    # A compact line without its context is refused, and the connection
+    # still reads what follows.
+    ws.send("F:9:other\nd:=1\n\n")
+    assert ws.recv().startswith(
+        "x:malformed-request:compact form: line 2: implied version")
+    ws.close()
+    b = Client("bob", "compact doc")
+    http_sync(diffsyncd.url, b)
+    assert b.text == "Hello world!"
+    # A client that never offers it (MobWrite's, the browser's) never sees it.
+    ws = ws_connect(diffsyncd)
+    c = Client("carol", "compact doc")
+    ws_sync(ws, c)
+    c.insert(0, ">")
+    reply = ws_sync(ws, c)
+    assert reply.startswith("F:1:compact doc\n") and "m:compact" not in reply
+    ws.close()

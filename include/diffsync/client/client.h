@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -65,6 +66,7 @@
 #include "diffsync/engine/client.h"
 #include "diffsync/engine/clock.h"
 #include "diffsync/engine/text.h"
+#include "diffsync/engine/wire_session.h"
 #include "diffsync/status.h"
 
 namespace diffsync::client {
@@ -151,6 +153,9 @@ struct ClientOptions {
   bool websocket = true;
   // Use the HTTP gateway when the server answers without a WebSocket.
   bool http_fallback = true;
+  // On a WebSocket, offer the compact form (docs/PROTOCOL.md): a server
+  // that agrees gets shorter messages; one that does not, the normal form.
+  bool compact = true;
   std::chrono::milliseconds timeout{10'000};       // Per connect and reply.
   std::chrono::milliseconds poll_interval{2'000};  // Over HTTP only.
   // On the HTTP fallback: the WebSocket is tried again after this, then
@@ -254,6 +259,8 @@ class Client {
   bool SyncDue(int64_t now) const;
   void Connect();
   void TryWebSocketAgain();
+  // active_ was just connected.
+  void NewConnection();
   void GoOffline(const Status& why);
   void SetState(ConnectionState state, const Status& detail);
   Status SendRequest();
@@ -273,6 +280,9 @@ class Client {
   std::mt19937_64 rng_;
 
   Transport* active_ = nullptr;  // The connected transport, if any.
+  // The codec of active_'s connection when it is a WebSocket (one per
+  // connection: the compact form is read against what it carried).
+  std::optional<engine::WireSession> wire_;
   ConnectionState state_kind_ = ConnectionState::kOffline;
   bool in_flight_ = false;
   int64_t request_deadline_ = 0;
