@@ -432,13 +432,12 @@ class Decoder {
     track_.SetDocument(document);
     if (!nullify) track_.SetAck(document, version);
     if (compact_) prev_edit_ = track_.LastEdit(document);
-    DocumentBlock block;
+    DocumentBlock& block = message_.documents.emplace_back();
     block.client_id = client_id_;
     block.echo_client_id = echo_;
     block.document = std::move(document);
     block.nullify = nullify;
     block.version = version;
-    message_.documents.push_back(std::move(block));
     block_ = message_.documents.size() - 1;
   }
 
