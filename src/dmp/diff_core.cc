@@ -1327,8 +1327,13 @@ Status ForEachDeltaToken(std::string_view delta,
           return error(offset, "invalid number '" + std::string(param) + "'");
         }
       } else {
+        // Its first character, not byte: the message must stay UTF-8.
+        size_t op_bytes = 1;
+        while (op_bytes < raw.size() && IsContinuationByte(raw[op_bytes])) {
+          ++op_bytes;
+        }
         return error(offset, "invalid operation '" +
-                                 std::string(raw.substr(0, 1)) + "'");
+                                 std::string(raw.substr(0, op_bytes)) + "'");
       }
       if (Status s = fn(token); !s.ok()) return s;
     }

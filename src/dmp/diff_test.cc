@@ -390,6 +390,10 @@ TEST(Delta, ErrorsSayWhereAndWhy) {
   expect_error("abc", "=x3", "delta: invalid number 'x3' at offset 0");
   expect_error("abc", "=3\t-", "delta: invalid number '' at offset 3");
   expect_error("abc", "=3\t*1", "delta: invalid operation '*' at offset 3");
+  // The operation is quoted whole, so the message stays UTF-8 (it goes back
+  // to the client in an x: line).
+  expect_error("abc", "\xC3\xA9\xF0\x9F\x98\x80",
+               "delta: invalid operation '\xC3\xA9' at offset 0");
   expect_error("abc", "=3\t+%zz", "delta: malformed %-escape at offset 4");
   expect_error("\xF0\x9F\x98\x80", "=1\t-1",
                "delta: count 1 splits a character of text1 at offset 0");
