@@ -261,6 +261,20 @@ def editors(server):
     e.thread.join(WAIT)
 
 
+def dribble(sock, data):
+    """Sends `data` a byte at a time until the server cuts the connection
+    off; returns how long that took."""
+    start = time.monotonic()
+    for i in range(len(data)):
+        try:
+            sock.sendall(data[i:i + 1])
+        except ConnectionError:
+            return time.monotonic() - start
+        if closed_within(sock, 0.05):
+            return time.monotonic() - start
+    raise AssertionError("a request sent a byte at a time was never cut off")
+
+
 def test_hostile_client_does_not_disturb_the_editors(server, editors):
     e = editors
     e.keep_up("start")
@@ -401,20 +415,8 @@ def test_hostile_client_does_not_disturb_the_editors(server, editors):
     # Slow loris: headers a byte at a time are cut off at the header
     # timeout (1 s), however steadily they come.
     loris = hostile_socket(server)
-    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"s" * 500
-    start = time.monotonic()
-    cut = False
-    for i in range(len(request)):
-        try:
-            loris.sendall(request[i:i + 1])
-        except ConnectionError:
-            cut = True
-            break
-        if closed_within(loris, 0.05):
-            cut = True
-            break
-    took = time.monotonic() - start
-    assert cut, "the slow request was never cut off"
+    took = dribble(loris, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+                   b"X-Slow: " + b"s" * 500)
     assert 0.9 < took < 1 + WAIT, took
     loris.close()
     # A body a byte at a time is cut off at the body timeout (2 s).
@@ -422,19 +424,7 @@ def test_hostile_client_does_not_disturb_the_editors(server, editors):
     loris.sendall(b"POST /scripts/q.py HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Type: application/x-www-form-urlencoded\r\n"
                   b"Content-Length: 1000\r\n\r\n")
-    start = time.monotonic()
-    cut = False
-    for _ in range(1000):
-        try:
-            loris.sendall(b"q")
-        except ConnectionError:
-            cut = True
-            break
-        if closed_within(loris, 0.05):
-            cut = True
-            break
-    took = time.monotonic() - start
-    assert cut, "the slow body was never cut off"
+    took = dribble(loris, b"q" * 1000)
     assert 1.9 < took < 2 + WAIT, took
     loris.close()
     # An HTTP connection idle after its request is closed after 2 s.
