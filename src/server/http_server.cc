@@ -20,6 +20,7 @@
 
 #include "diffsync/engine/protocol.h"
 #include "diffsync/engine/wire_session.h"
+#include "dmp/utf.h"
 #include "server/form.h"
 
 namespace diffsync::server {
@@ -109,9 +110,7 @@ websocket::close_reason CloseReason(const engine::Error& refusal) {
   std::string reason = refusal.code + ": " + refusal.message;
   if (reason.size() > 123) {
     size_t end = 123;
-    while (end > 0 && (static_cast<unsigned char>(reason[end]) & 0xC0) == 0x80) {
-      --end;
-    }
+    while (end > 0 && dmp::internal::IsContinuationByte(reason[end])) --end;
     reason.resize(end);
   }
   return {websocket::close_code::policy_error, reason};
