@@ -189,7 +189,7 @@ void GroupCommitStore::WhenDurable(std::function<void(Status)> done) {
     post_([done = std::move(done)] { done(Status::Ok()); });
     return;
   }
-  waiters_.emplace(staged_seq_, std::move(done));
+  waiters_.emplace_back(staged_seq_, std::move(done));
 }
 
 void GroupCommitStore::CommitLoop() {
@@ -230,9 +230,9 @@ void GroupCommitStore::OnCommitted(int64_t up_to, const Status& status) {
     while (!overlay_.empty() && overlay_.front()->seq <= up_to) {
       overlay_.pop_front();
     }
-    while (!waiters_.empty() && waiters_.begin()->first <= up_to) {
-      auto done = std::move(waiters_.begin()->second);
-      waiters_.erase(waiters_.begin());
+    while (!waiters_.empty() && waiters_.front().first <= up_to) {
+      auto done = std::move(waiters_.front().second);
+      waiters_.pop_front();
       done(Status::Ok());
     }
     return;

@@ -108,7 +108,9 @@ class GroupCommitStore final : public engine::Store {
   std::deque<std::shared_ptr<const StagedBatch>> overlay_;
   int64_t staged_seq_ = 0;
   int64_t durable_seq_ = 0;
-  std::multimap<int64_t, std::function<void(Status)>> waiters_;
+  // Waiting for the batches up to their seq; seqs only grow, so the oldest
+  // is at the front.
+  std::deque<std::pair<int64_t, std::function<void(Status)>>> waiters_;
 
   // Shared with the commit thread.
   std::mutex mu_;

@@ -306,12 +306,21 @@ class HttpServer::Impl::WsSession final
   // The service's replies and pushes are in the normal form; a client that
   // offered the compact form gets them in it. Messages are written in the
   // order they are queued, which is the order the session must see them.
+  //
+  // A client offers the compact form in its first message with documents,
+  // which is read before anything with documents is written to it. So once
+  // a message with documents was written and the form is still normal, it
+  // stays normal: the session is not asked again (it would only decode and
+  // re-encode each message to the same text), and since it then never
+  // writes its acceptance, a later offer cannot switch the form either.
   std::string Compact(std::string message) {
-    if (message.empty()) return message;
+    if (message.empty() || normal_only_) return message;
     Result<engine::Message> decoded = engine::DecodeMessage(message);
     if (!decoded.ok()) return message;  // Not ours to shorten.
     Result<std::string> wire = wire_.Encode(*decoded);
-    return wire.ok() ? std::move(*wire) : message;
+    if (!wire.ok()) return message;
+    if (!decoded->documents.empty() && !wire_.compact()) normal_only_ = true;
+    return std::move(*wire);
   }
 
   // Writes the outbox one message after the other. A completion handler,
@@ -353,6 +362,7 @@ class HttpServer::Impl::WsSession final
   websocket::stream<tcp::socket> ws_;
   // The protocol codec of this connection (our clients' compact form).
   engine::WireSession wire_{engine::WireSession::Role::kServer};
+  bool normal_only_ = false;  // The client did not offer it (Compact).
   Impl& server_;
   TokenBucket rate_;
   std::deque<std::string> outbox_;

@@ -76,16 +76,27 @@ std::optional<engine::Error> SyncService::OverLimit(
                              std::to_string(options_.max_edits_per_request)};
   }
   if (options_.max_documents_per_connection != 0) {
-    std::set<std::string> documents;
+    // The connection's documents and the request's new ones, counted
+    // without copying the connection's set (it runs on every request).
+    const std::set<std::string>* known = nullptr;
     if (session != nullptr) {
       if (auto it = attached_.find(session); it != attached_.end()) {
-        documents = it->second.documents;
+        known = &it->second.documents;
       }
     }
+    const size_t known_count = known != nullptr ? known->size() : 0;
+    std::vector<std::string_view> fresh;  // At most one past the limit.
     for (const engine::DocumentBlock& block : request.documents) {
-      documents.insert(block.document);
+      if (known_count + fresh.size() > options_.max_documents_per_connection) {
+        break;
+      }
+      if (known != nullptr && known->contains(block.document)) continue;
+      if (std::find(fresh.begin(), fresh.end(), block.document) ==
+          fresh.end()) {
+        fresh.push_back(block.document);
+      }
     }
-    if (documents.size() > options_.max_documents_per_connection) {
+    if (known_count + fresh.size() > options_.max_documents_per_connection) {
       return engine::Error{
           "too-many-documents",
           "at most " + std::to_string(options_.max_documents_per_connection) +
@@ -331,7 +342,8 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
   }
   staged_->WhenDurable([this, reply = std::move(reply), wire = std::move(*wire),
                         pushes = std::move(pushes), request_bytes,
-                        start](Status status) {
+                        start](Status status) mutable {
+    // Called once: the reply and the pushes are moved out, not copied.
     if (!status.ok()) {
       reply(ErrorMessage("store", "not stored, nothing acknowledged: " +
                                       status.message()));
@@ -340,12 +352,12 @@ void SyncService::HandleMessage(engine::Message request, size_t request_bytes,
     const std::chrono::duration<double> took =
         std::chrono::steady_clock::now() - start;
     metrics_.RecordSync(took.count(), request_bytes, wire.size());
-    reply(wire);
-    for (const Push& push : pushes) {
+    reply(std::move(wire));
+    for (Push& push : pushes) {
       auto it = attached_.find(push.session);
       if (it == attached_.end() || it->second.id != push.session_id) continue;
       metrics_.RecordPush(push.text.size());
-      push.session->Push(push.text);
+      push.session->Push(std::move(push.text));
     }
   });
 }

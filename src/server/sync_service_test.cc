@@ -226,6 +226,9 @@ TEST_F(SyncServiceLimitsTest, AConnectionSyncsAtMostSoManyDocuments) {
   // Without a session (HTTP), one request is the connection.
   EXPECT_EQ(Ask("u:h\nF:0:p\nr:0:\nF:0:q\nr:0:\nF:0:r\nr:0:\n\n"),
             "x:too-many-documents:at most 2 documents per connection\n\n");
+  // A document named by several blocks counts once.
+  EXPECT_FALSE(Ask("u:h\nF:0:p\nr:0:\nu:i\nF:0:p\nr:0:\nu:h\nF:0:q\nr:0:\n\n")
+                   .starts_with("x:"));
 }
 
 TEST_F(SyncServiceLimitsTest, ADocumentTakesSoManyClientsAtOnce) {

@@ -236,4 +236,10 @@ def test_a_client_that_offers_the_compact_form_gets_it(diffsyncd):
     c.insert(0, ">")
     reply = ws_sync(ws, c)
     assert reply.startswith("F:1:compact doc\n") and "m:compact" not in reply
+    # Nor after an offer later than its first message: the connection
+    # stays in the normal form.
+    c.insert(0, ">")
+    ws.send(c.request().rstrip("\n") + "\nm:compact\n\n")
+    reply = ws.recv()
+    assert reply.startswith("F:2:compact doc\n") and "m:compact" not in reply
     ws.close()
