@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <set>
+#include <string_view>
 
 namespace diffsync::server {
 
@@ -32,7 +33,7 @@ namespace {
 // Erases the entries of `document` from a map keyed (document, revision)
 // whose revision is below `below`.
 template <typename Map>
-void EraseChanges(Map& changes, const std::string& document, int64_t below) {
+void EraseChanges(Map& changes, std::string_view document, int64_t below) {
   changes.erase(changes.lower_bound({document, INT64_MIN}),
                 changes.lower_bound({document, below}));
 }
@@ -41,16 +42,17 @@ void EraseChanges(Map& changes, const std::string& document, int64_t below) {
 
 engine::WriteBatch GroupCommitStore::MergeForCommit(const Queue& queue) {
   // The latest record per key (null: deleted), pointing into the staged
-  // batches, which outlive this call.
-  using ViewKey = std::pair<std::string, std::string>;
-  using ChangeKey = std::pair<std::string, int64_t>;  // document, revision
-  std::map<std::string, const engine::DocumentRecord*> documents;
+  // batches, which outlive this call; so do the names the keys view (no
+  // copy of a name per record on the commit thread).
+  using ViewKey = std::pair<std::string_view, std::string_view>;
+  using ChangeKey = std::pair<std::string_view, int64_t>;  // document, revision
+  std::map<std::string_view, const engine::DocumentRecord*> documents;
   std::map<ViewKey, const engine::ViewRecord*> views;
   std::map<ChangeKey, const engine::ChangeRecord*> changes;
-  std::map<std::string, int64_t> trims;  // document -> first kept
+  std::map<std::string_view, int64_t> trims;  // document -> first kept
   // Deleted documents, kept even if re-created later: the store must drop
   // their old changes first.
-  std::set<std::string> deleted;
+  std::set<std::string_view> deleted;
   for (const auto& staged : queue) {
     const engine::WriteBatch& batch = staged->batch;
     for (const std::string& name : batch.deleted_documents) {
@@ -70,23 +72,26 @@ engine::WriteBatch GroupCommitStore::MergeForCommit(const Queue& queue) {
     }
   }
   engine::WriteBatch out;
+  out.documents.reserve(documents.size());
   for (const auto& [name, record] : documents) {
     if (record != nullptr) {
       out.documents.push_back(*record);
     } else {
-      out.deleted_documents.push_back(name);
+      out.deleted_documents.emplace_back(name);
     }
   }
+  out.views.reserve(views.size());
   for (const auto& [key, record] : views) {
     if (record != nullptr) {
       out.views.push_back(*record);
     } else {
-      out.deleted_views.push_back(key);
+      out.deleted_views.emplace_back(key.first, key.second);
     }
   }
-  for (const std::string& name : deleted) {
-    if (documents.at(name) != nullptr) out.deleted_documents.push_back(name);
+  for (std::string_view name : deleted) {
+    if (documents.at(name) != nullptr) out.deleted_documents.emplace_back(name);
   }
+  out.changes.reserve(changes.size());
   for (const auto& [key, record] : changes) out.changes.push_back(*record);
   for (const auto& [name, first_kept] : trims) {
     out.trimmed_changes.emplace_back(name, first_kept);
