@@ -265,7 +265,7 @@ Result<Diffs> FromDelta(std::string_view text1, std::string_view delta) {
   Status status = internal::ForEachDeltaToken(
       delta, [&](internal::DeltaToken& token) -> Status {
         if (token.op == '+') {
-          diffs.push_back({Operation::kInsert, std::move(token.text)});
+          diffs.push_back({Operation::kInsert, std::string(token.text)});
           return Status::Ok();
         }
         size_t units = 0;

@@ -1291,13 +1291,15 @@ void CleanupEfficiency(Diffs16& diffs, int edit_cost) {
 }
 
 Status ForEachDeltaToken(std::string_view delta,
-                         const std::function<Status(DeltaToken&)>& fn) {
+                         Status (*fn)(void* ctx, DeltaToken& token),
+                         void* ctx) {
   if (Status s = ValidateUtf8(delta, "delta"); !s.ok()) return s;
   auto error = [](size_t offset, const std::string& why) {
     return Status::InvalidArgument("delta: " + why + " at offset " +
                                    std::to_string(offset));
   };
   DeltaToken token;
+  std::string decoded;  // The text of a '+' token that had escapes.
   size_t offset = 0;
   while (offset <= delta.size()) {
     size_t end = delta.find('\t', offset);
@@ -1309,15 +1311,16 @@ Status ForEachDeltaToken(std::string_view delta,
       token.op = raw[0];
       token.offset = offset;
       token.count = 0;
-      token.text.clear();
+      token.text = {};
       if (token.op == '+') {
         if (param.find('%') == std::string_view::npos) {
           // Nothing to decode, and the delta was checked as UTF-8 above.
-          token.text.assign(param);
+          token.text = param;
         } else {
           Result<std::string> text = DecodeUri(param, "delta", offset + 1);
           if (!text.ok()) return text.status();
-          token.text = std::move(*text);
+          decoded = std::move(*text);
+          token.text = decoded;
         }
       } else if (token.op == '=' || token.op == '-') {
         const auto [ptr, ec] = std::from_chars(
@@ -1335,7 +1338,7 @@ Status ForEachDeltaToken(std::string_view delta,
         return error(offset, "invalid operation '" +
                                  std::string(raw.substr(0, op_bytes)) + "'");
       }
-      if (Status s = fn(token); !s.ok()) return s;
+      if (Status s = fn(ctx, token); !s.ok()) return s;
     }
     offset = end + 1;
   }

@@ -15,10 +15,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "diffsync/dmp/diff.h"
@@ -155,19 +155,33 @@ inline int64_t Levenshtein(const Diffs16& diffs) {
 }
 
 // One token of a delta (DMP's delta format): `op` is '=', '-' or '+';
-// `count` the units of '=' and '-'; `text` the decoded insertion of '+';
-// `offset` where the token starts in the delta.
+// `count` the units of '=' and '-'; `text` the decoded insertion of '+',
+// valid during the call it is passed to (it points into the delta when
+// nothing needed decoding); `offset` where the token starts in the delta.
 struct DeltaToken {
   char op = '=';
   int64_t count = 0;
-  std::string text;
+  std::string_view text;
   size_t offset = 0;
 };
-// Calls `fn` for each token of `delta` in order and stops at the first
-// non-OK Status it returns. Malformed UTF-8, numbers, escapes or operations
-// are errors naming the offset ("delta: ... at offset N").
+// Calls `fn` (Status(DeltaToken&)) for each token of `delta` in order and
+// stops at the first non-OK Status it returns. Malformed UTF-8, numbers,
+// escapes or operations are errors naming the offset ("delta: ... at offset
+// N"). A template rather than std::function: this runs for every delta of
+// every sync cycle.
 Status ForEachDeltaToken(std::string_view delta,
-                         const std::function<Status(DeltaToken&)>& fn);
+                         Status (*fn)(void* ctx, DeltaToken& token),
+                         void* ctx);
+template <typename F>
+Status ForEachDeltaToken(std::string_view delta, F&& fn) {
+  using FRef = std::remove_reference_t<F>;
+  return ForEachDeltaToken(
+      delta,
+      [](void* ctx, DeltaToken& token) -> Status {
+        return (*static_cast<FRef*>(ctx))(token);
+      },
+      const_cast<void*>(static_cast<const void*>(&fn)));
+}
 
 // Conversions between the public (UTF-8) and internal (UTF-16) forms.
 Diffs16 ToDiffs16(const Diffs& diffs);

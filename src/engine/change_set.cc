@@ -1,6 +1,7 @@
 #include "diffsync/engine/change_set.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
@@ -53,6 +54,12 @@ class Cursor {
   int64_t offset_ = 0;
 };
 
+size_t DecimalDigits(int64_t n) {
+  size_t digits = 1;
+  for (; n >= 10; n /= 10) ++digits;
+  return digits;
+}
+
 }  // namespace
 
 ChangeSet ChangeSet::Identity(int64_t length) {
@@ -68,6 +75,8 @@ void ChangeSet::Push(Op op) {
     ops_.back().text += op.text;
     return;
   }
+  // Most changes are a retain, an edit and a retain: one allocation.
+  if (ops_.capacity() == 0) ops_.reserve(4);
   ops_.push_back(std::move(op));
 }
 
@@ -152,17 +161,29 @@ ChangeSet ChangeSet::FromDiffs(const dmp::Diffs& diffs) {
 }
 
 std::string ChangeSet::ToDelta() const {
+  // The size when no insert needs an escape, so that the delta grows at
+  // most once (and a short one stays in the string's inline buffer).
+  size_t size = ops_.empty() ? 0 : ops_.size() - 1;  // The tabs.
+  for (const Op& op : ops_) {
+    size += 1 + (op.kind == Kind::kInsert ? op.text.size()
+                                          : DecimalDigits(op.length));
+  }
   std::string delta;
+  delta.reserve(size);
+  auto append_count = [&delta](char sign, int64_t n) {
+    char digits[24];
+    digits[0] = sign;
+    const auto end = std::to_chars(digits + 1, digits + sizeof digits, n).ptr;
+    delta.append(digits, end);
+  };
   for (const Op& op : ops_) {
     if (!delta.empty()) delta += '\t';
     switch (op.kind) {
       case Kind::kRetain:
-        delta += '=';
-        delta += std::to_string(op.length);
+        append_count('=', op.length);
         break;
       case Kind::kDelete:
-        delta += '-';
-        delta += std::to_string(op.length);
+        append_count('-', op.length);
         break;
       case Kind::kInsert:
         delta += '+';

@@ -122,8 +122,8 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t CrcFold(
 // reflected in 63 bits; shifted to 64, its high half holds x^0..x^31 and
 // its low half x^32..x^63, which four table steps (each a multiplication
 // by x^8 modulo the polynomial) bring down.
-__attribute__((target("pclmul"))) uint32_t MultModPClmul(uint32_t a,
-                                                         uint32_t b) {
+__attribute__((target("pclmul"))) inline uint32_t MultModPClmul(uint32_t a,
+                                                                uint32_t b) {
   const __m128i product =
       _mm_clmulepi64_si128(_mm_cvtsi32_si128(static_cast<int>(a)),
                            _mm_cvtsi32_si128(static_cast<int>(b)), 0x00);
@@ -131,6 +131,18 @@ __attribute__((target("pclmul"))) uint32_t MultModPClmul(uint32_t a,
   uint32_t low = static_cast<uint32_t>(v);
   for (int i = 0; i < 4; ++i) low = kCrcTable[low & 0xFF] ^ (low >> 8);
   return static_cast<uint32_t>(v >> 32) ^ low;
+}
+
+__attribute__((target("pclmul"))) uint64_t CombineCrcPairsClmul(
+    const uint64_t* pairs, int n) {
+  auto crc = static_cast<uint32_t>(pairs[0]);
+  auto shift = static_cast<uint32_t>(pairs[0] >> 32);
+  for (int i = 1; i < n; ++i) {
+    const auto part_shift = static_cast<uint32_t>(pairs[i] >> 32);
+    crc = MultModPClmul(crc, part_shift) ^ static_cast<uint32_t>(pairs[i]);
+    shift = MultModPClmul(shift, part_shift);
+  }
+  return (uint64_t{shift} << 32) | crc;
 }
 
 #endif  // DIFFSYNC_CRC_CLMUL
@@ -159,6 +171,20 @@ uint32_t MultModP(uint32_t a, uint32_t b) {
   if (HasClmul()) return MultModPClmul(a, b);
 #endif
   return MultModPPortable(a, b);
+}
+
+uint64_t CombineCrcPairs(const uint64_t* pairs, int n) {
+#ifdef DIFFSYNC_CRC_CLMUL
+  if (HasClmul()) return CombineCrcPairsClmul(pairs, n);
+#endif
+  auto crc = static_cast<uint32_t>(pairs[0]);
+  auto shift = static_cast<uint32_t>(pairs[0] >> 32);
+  for (int i = 1; i < n; ++i) {
+    const auto part_shift = static_cast<uint32_t>(pairs[i] >> 32);
+    crc = MultModPPortable(crc, part_shift) ^ static_cast<uint32_t>(pairs[i]);
+    shift = MultModPPortable(shift, part_shift);
+  }
+  return (uint64_t{shift} << 32) | crc;
 }
 
 uint32_t XPow8N(uint64_t n) {

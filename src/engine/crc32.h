@@ -27,6 +27,12 @@ uint32_t MultModP(uint32_t a, uint32_t b);
 // x^(8 n) modulo the CRC-32 polynomial: the shift of a CRC past n bytes.
 uint32_t XPow8N(uint64_t n);
 
+// The CRC and shift of the concatenation of `n` >= 1 parts, each given as
+// (XPow8N(|part|) << 32) | crc(part), packed the same way. One call per
+// combination, so that the multiplies inline into one loop: a Text's
+// checksum after an edit is mostly this.
+uint64_t CombineCrcPairs(const uint64_t* pairs, int n);
+
 }  // namespace diffsync::engine::internal
 
 #endif  // DIFFSYNC_SRC_ENGINE_CRC32_H_

@@ -716,6 +716,7 @@ class Encoder {
   }
 
   Result<std::string> Run(const Message& message) {
+    out_.reserve(EstimatedSize(message));
     if (!message.token.empty()) {
       if (std::string p = UnescapedProblem(message.token); !p.empty()) {
         return Fail("token", p);
@@ -739,6 +740,17 @@ class Encoder {
   }
 
  private:
+  // Enough for the usual message, whose fields need no escapes, so that
+  // the output grows once.
+  static size_t EstimatedSize(const Message& message) {
+    size_t size = 16 + message.token.size();
+    for (const DocumentBlock& block : message.documents) {
+      size += 48 + block.client_id.size() + block.document.size();
+      for (const Edit& edit : block.edits) size += 40 + edit.data.size();
+    }
+    return size;
+  }
+
   // "documents[2].edits[0].data: <problem>" for field "edits[0].data" of
   // the block being written.
   Status Fail(std::string_view field, std::string_view problem) const {

@@ -678,16 +678,9 @@ uint64_t LeafCrc(const Leaf* leaf) {
 
 // An inner node's pair from its children's.
 uint64_t CombineChildren(const Inner* in) {
-  const uint64_t first = NodeCrc(in->child[0].get());
-  auto crc = static_cast<uint32_t>(first);
-  auto shift = static_cast<uint32_t>(first >> 32);
-  for (int i = 1; i < in->count; ++i) {
-    const uint64_t kid = NodeCrc(in->child[i].get());
-    const auto kid_shift = static_cast<uint32_t>(kid >> 32);
-    crc = internal::MultModP(crc, kid_shift) ^ static_cast<uint32_t>(kid);
-    shift = internal::MultModP(shift, kid_shift);
-  }
-  return PackCrc(crc, shift);
+  uint64_t kids[kMaxChildren];
+  for (int i = 0; i < in->count; ++i) kids[i] = NodeCrc(in->child[i].get());
+  return internal::CombineCrcPairs(kids, in->count);
 }
 
 // The node's (CRC, shift) pair, from its cache or computed and cached.
