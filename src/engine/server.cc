@@ -85,10 +85,10 @@ struct Server::DocumentState {
     return change;
   }
 
-  void Record(const ChangeSet& applied, Text new_text, size_t limit) {
+  void Record(ChangeSet applied, Text new_text, size_t limit) {
     unsaved.push_back({name, revision, applied.base_length(), applied.ToDelta()});
     text = std::move(new_text);
-    history.push_back(applied);
+    history.push_back(std::move(applied));
     ++revision;
     while (history.size() > limit) {
       history.pop_front();
@@ -190,9 +190,8 @@ Result<Server::DocumentState*> Server::GetDocument(const std::string& name,
 
 Result<Server::ViewState*> Server::GetView(const std::string& client_id,
                                            const std::string& document) {
-  const auto key = std::make_pair(client_id, document);
   const int64_t now = clock_.NowMillis();
-  auto it = views_.find(key);
+  auto it = views_.find(ViewKeyView(client_id, document));
   bool existed = it != views_.end();
   if (!existed) {
     Result<std::optional<ViewRecord>> loaded =
@@ -206,7 +205,8 @@ Result<Server::ViewState*> Server::GetView(const std::string& client_id,
       view->backup_anchor = Anchor::FromRecord(view->record.backup_anchor,
                                                view->record.backup_shadow);
     }
-    it = views_.emplace(key, std::move(view)).first;
+    it = views_.emplace(std::make_pair(client_id, document), std::move(view))
+             .first;
   }
   ViewState* view = it->second.get();
   if (existed &&
@@ -278,7 +278,8 @@ void Server::NormalizeLineBreaks(DocumentState& doc) {
   const std::string_view rest(text.data() + start, text.size() - start);
   change.Retain(static_cast<int64_t>(dmp::internal::Utf16Length(rest)));
   normalized += rest;
-  doc.Record(change, *Text::FromUtf8(normalized), options_.history_limit);
+  doc.Record(std::move(change), *Text::FromUtf8(normalized),
+             options_.history_limit);
 }
 
 ViewRecord Server::SavedView(const ViewState& view) {
@@ -291,7 +292,7 @@ ViewRecord Server::SavedView(const ViewState& view) {
 Result<Message> Server::Push(const std::string& client_id,
                              const std::string& document) {
   Message message;
-  auto view_it = views_.find({client_id, document});
+  auto view_it = views_.find(ViewKeyView(client_id, document));
   auto doc_it = documents_.find(document);
   if (view_it == views_.end() || doc_it == documents_.end()) return message;
   ViewState& view = *view_it->second;
@@ -561,7 +562,7 @@ DocumentBlock Server::Process(const std::string& client_id,
         // Nobody else changed the document since this shadow: the new
         // shadow is the new document (and shares its storage).
         stats_.exact_hunks += internal::CountHunks(*change);
-        doc.Record(*change, *new_shadow, options_.history_limit);
+        doc.Record(std::move(*change), *new_shadow, options_.history_limit);
         view.anchor = {ChangeSet::Identity(new_shadow->size16()), doc.revision};
       } else {
         internal::MergeResult merged =
@@ -574,7 +575,7 @@ DocumentBlock Server::Process(const std::string& client_id,
               {edit.version, "overlap", std::move(hunk), 0});
         }
         if (!merged.applied.IsIdentity()) {
-          doc.Record(merged.applied, std::move(merged.text),
+          doc.Record(std::move(merged.applied), std::move(merged.text),
                      options_.history_limit);
         }
         view.anchor = {std::move(merged.to_text), doc.revision};
@@ -707,7 +708,7 @@ Status Server::HandleUpstreamReply(const std::string& link_id,
     stats_.exact_hunks += merged.exact_hunks;
     stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
     if (!merged.applied.IsIdentity()) {
-      doc.Record(merged.applied, std::move(merged.text),
+      doc.Record(std::move(merged.applied), std::move(merged.text),
                  options_.history_limit);
     }
     link.anchor = {std::move(merged.to_text), doc.revision};

@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -182,17 +183,30 @@ class Server {
   Store& store_;
   Clock& clock_;
   ServerOptions options_;
-  // Looked up on every request and push: hashed, not ordered.
+  // Looked up on every request and push: hashed, not ordered, and by
+  // (client, document) views, so that a lookup copies no name.
+  using ViewKeyView = std::pair<std::string_view, std::string_view>;
   struct ViewKeyHash {
+    using is_transparent = void;
+    size_t operator()(ViewKeyView k) const {
+      const size_t h = std::hash<std::string_view>()(k.first);
+      return h ^ (std::hash<std::string_view>()(k.second) +
+                  0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+    }
     size_t operator()(const std::pair<std::string, std::string>& k) const {
-      const size_t h = std::hash<std::string>()(k.first);
-      return h ^ (std::hash<std::string>()(k.second) + 0x9e3779b97f4a7c15ULL +
-                  (h << 6) + (h >> 2));
+      return (*this)(ViewKeyView(k.first, k.second));
+    }
+  };
+  struct ViewKeyEqual {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.first == b.first && a.second == b.second;
     }
   };
   std::unordered_map<std::string, std::unique_ptr<DocumentState>> documents_;
   std::unordered_map<std::pair<std::string, std::string>,
-                     std::unique_ptr<ViewState>, ViewKeyHash>
+                     std::unique_ptr<ViewState>, ViewKeyHash, ViewKeyEqual>
       views_;
   // (link id, document) -> the client half of a link to an upstream server.
   std::map<std::pair<std::string, std::string>, std::unique_ptr<UpstreamLink>>
