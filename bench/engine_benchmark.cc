@@ -284,6 +284,7 @@ BENCHMARK(BM_Loop)
     ->Args({10, 1, 0})
     ->Args({100, 1, 0})
     ->Args({1, 0, 0})
+    ->Args({1, 0, 1})
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -45,12 +45,15 @@ SYNC_EVERY = (1, 10, 100)
 # our peers on a WebSocket (bench/engine_benchmark.cc).
 LOOP_ROW = 'loop/sync_every:{every}/checksums:1/compact:1'
 # Per keystroke, MobWrite's form: with checksums (our client's default), and
-# without (what MobWrite's client sends).
+# without (what MobWrite's client sends); and the compact form without
+# checksums (ClientOptions::send_checksums off).
 EXTRA_ROWS = (
     ('loop/sync_every:1/checksums:1/compact:0',
      'ours, sync every 1, MobWrite form, checksums'),
     ('loop/sync_every:1/checksums:0/compact:0',
      'ours, sync every 1, MobWrite form, no checksums'),
+    ('loop/sync_every:1/checksums:0/compact:1',
+     'ours, sync every 1, compact form, no checksums'),
 )
 IDLE_CLIENTS = (1, 10, 100, 1000)
 # (variant, batch, title) of bench/js/yjs_trace.js.

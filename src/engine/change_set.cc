@@ -1,7 +1,6 @@
 #include "diffsync/engine/change_set.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
@@ -53,12 +52,6 @@ class Cursor {
   size_t index_ = 0;
   int64_t offset_ = 0;
 };
-
-size_t DecimalDigits(int64_t n) {
-  size_t digits = 1;
-  for (; n >= 10; n /= 10) ++digits;
-  return digits;
-}
 
 }  // namespace
 
@@ -161,35 +154,27 @@ ChangeSet ChangeSet::FromDiffs(const dmp::Diffs& diffs) {
 }
 
 std::string ChangeSet::ToDelta() const {
-  // The size when no insert needs an escape, so that the delta grows at
-  // most once (and a short one stays in the string's inline buffer).
-  size_t size = ops_.empty() ? 0 : ops_.size() - 1;  // The tabs.
-  for (const Op& op : ops_) {
-    size += 1 + (op.kind == Kind::kInsert ? op.text.size()
-                                          : DecimalDigits(op.length));
-  }
   std::string delta;
-  delta.reserve(size);
-  auto append_count = [&delta](char sign, int64_t n) {
-    char digits[24];
-    digits[0] = sign;
-    const auto end = std::to_chars(digits + 1, digits + sizeof digits, n).ptr;
-    delta.append(digits, end);
-  };
   for (const Op& op : ops_) {
-    if (!delta.empty()) delta += '\t';
-    switch (op.kind) {
-      case Kind::kRetain:
-        append_count('=', op.length);
-        break;
-      case Kind::kDelete:
-        append_count('-', op.length);
-        break;
-      case Kind::kInsert:
-        delta += '+';
-        dmp::internal::AppendEncodeUri(op.text, delta);
-        break;
+    if (op.kind == Kind::kInsert) {
+      if (!delta.empty()) delta += '\t';
+      delta += '+';
+      dmp::internal::AppendEncodeUri(op.text, delta);
+      continue;
     }
+    // "\t=123" written backwards into a buffer and appended at once: a
+    // delta is written for every edit of every sync cycle.
+    char buffer[24];
+    char* const end = buffer + sizeof buffer;
+    char* begin = end;
+    auto n = static_cast<uint64_t>(op.length);
+    do {
+      *--begin = static_cast<char>('0' + n % 10);
+      n /= 10;
+    } while (n != 0);
+    *--begin = op.kind == Kind::kRetain ? '=' : '-';
+    if (!delta.empty()) *--begin = '\t';
+    delta.append(begin, end);
   }
   return delta;
 }

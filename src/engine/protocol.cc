@@ -917,19 +917,23 @@ class Encoder {
     prev_edit_ = edit.version;
     track_.SetLastEdit(track_.document(), edit.version);
     if (edit.checksum) {
+      // The digits go into a buffer and out in one append.
+      char digits[9];
+      size_t n = 0;
       if (compact_) {
         out_ += "h:";
         for (int shift = 30; shift >= 0; shift -= 6) {
-          out_ += kBase64[(*edit.checksum >> shift) & 63];
+          digits[n++] = kBase64[(*edit.checksum >> shift) & 63];
         }
       } else {
         static constexpr char kHex[] = "0123456789abcdef";
         Start('h', edit.version);
         for (int shift = 28; shift >= 0; shift -= 4) {
-          out_ += kHex[(*edit.checksum >> shift) & 0xF];
+          digits[n++] = kHex[(*edit.checksum >> shift) & 0xF];
         }
       }
-      out_ += '\n';
+      digits[n++] = '\n';
+      out_.append(digits, n);
     }
     return Status();
   }
