@@ -11,7 +11,6 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   zlib1g-dev libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
-  libmimalloc-dev
   python3-pytest python3-websocket
 )
 for arg in "$@"; do
