@@ -249,6 +249,28 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
                                    "' given to '" + document_ + "'");
   }
   ReplyEffects effects;
+  // A push that counts fewer of our edits than we have numbered was made
+  // before the server saw our latest request, which may still arrive (a
+  // timed-out request is not a lost one). It is ignored, as one that
+  // crosses our request: the request acknowledges the version the push
+  // started from, so the server rolls the push back (or, if a late copy got
+  // there first and was answered, rolls back to its backup), and the reply
+  // to the stack we resend carries the same news. Taking it instead can
+  // only go wrong: its R, or its F below our count, would number our next
+  // edit at a version we already used, and the server, which may have
+  // applied the first edit of that number, would skip the new one as a
+  // duplicate; its deltas were made against a shadow without our edits.
+  // Ignoring a push is always safe under loss, duplication and reordering,
+  // as pushes are news the next reply repeats, whereas no count of ours
+  // could tell a stale R from a fresh one. A reply is taken as before: it
+  // answers our latest request, whose whole stack the server has seen.
+  const bool push = std::any_of(
+      reply.metadata.begin(), reply.metadata.end(),
+      [](const Metadata& m) { return m.key == "push"; });
+  if (push && reply.version < client_version_) {
+    effects.push_ignored = true;
+    return effects;
+  }
   effects.errors = reply.errors;
   effects.conflicts = reply.conflicts;
   delta_ok_ = true;

@@ -372,6 +372,65 @@ TEST(Sync, ALateCopyOfARequestAnsweredByAResyncChangesNothing) {
   EXPECT_EQ(alice.text().ToString(), ">shared text");
 }
 
+TEST(Push, AStalePushRepeatingAResyncDoesNotRenumberTheClientsEdits) {
+  // Found by the simulation (seed 128309). Alice takes a resync (R) and
+  // sends edit n; that request times out on her side but still reaches the
+  // server later. Meanwhile a push made before it arrived, whose stack
+  // still starts with the same R, reaches her while she waits for nothing.
+  // Taking it would number her next edit n again: the server, which has
+  // applied the late edit n by then, would skip it as a duplicate and her
+  // text would differ from the server's forever.
+  ServerOptions options;
+  options.view_expiry_millis = 1000;
+  MemoryStore store;
+  ManualClock clock;
+  Server server(store, clock, options);
+  // Without checksums, as in the seed: nothing else notices the loss.
+  ClientOptions no_checksums;
+  no_checksums.send_checksums = false;
+  ClientDocument alice("doc", no_checksums), bob("doc", no_checksums);
+  ASSERT_TRUE(alice.Replace(0, 0, "one two").ok());
+  Cycle(server, "alice", alice);
+  Cycle(server, "bob", bob);
+  clock.Advance(std::chrono::seconds(5));
+  Cycle(server, "bob", bob);
+  Cycle(server, "alice", alice);  // Her view expired: the answer is an R.
+  const int64_t after_resync = alice.client_version();
+
+  ASSERT_TRUE(alice.Replace(3, 0, " and a half").ok());
+  Message timed_out;
+  timed_out.documents.push_back(alice.MakeRequest());
+  timed_out.documents.back().client_id = "alice";
+  const Message late = *DecodeMessage(*EncodeMessage(timed_out));
+
+  ASSERT_TRUE(bob.Replace(7, 0, " three").ok());
+  Cycle(server, "bob", bob);
+  Result<Message> push = server.Push("alice", "doc");
+  ASSERT_TRUE(push.ok());
+  ASSERT_EQ(push->documents.size(), 1u);
+  const DocumentBlock& pushed = push->documents[0];
+  ASSERT_FALSE(pushed.edits.empty());
+  ASSERT_EQ(pushed.edits[0].kind, Edit::Kind::kRaw);
+  EXPECT_EQ(pushed.version, after_resync);
+  Result<ReplyEffects> fx = alice.HandleReply(pushed);
+  ASSERT_TRUE(fx.ok());
+  EXPECT_TRUE(fx->push_ignored);
+  EXPECT_TRUE(fx->text_changes.empty());
+  EXPECT_EQ(alice.client_version(), after_resync + 1);
+  ASSERT_TRUE(alice.CheckInvariants().ok());
+
+  ASSERT_TRUE(server.Handle(late).ok());  // Its reply is stale: discarded.
+  ASSERT_TRUE(alice.Replace(0, 0, ">").ok());
+  for (int i = 0; i < 3; ++i) {
+    Cycle(server, "alice", alice);
+    Cycle(server, "bob", bob);
+  }
+  EXPECT_EQ(server.DocumentText("doc")->ToString(),
+            ">one and a half two three");
+  EXPECT_EQ(alice.text().ToString(), ">one and a half two three");
+  EXPECT_EQ(bob.text().ToString(), ">one and a half two three");
+}
+
 // Server to server: B is linked to A as one more client; edits of A's and
 // B's own clients reach everyone, a lost reply on the link rolls A's view of
 // B back to its backup, and a lost link request is resent whole.

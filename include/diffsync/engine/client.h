@@ -71,6 +71,10 @@ struct ReplyEffects {
   std::vector<Error> errors;
   // True if the shadows were found out of step; the next request resyncs.
   bool resync = false;
+  // True if the block was a push (m:push) made before the server saw edits
+  // this client has sent since: nothing of it was applied, and the next
+  // request (which resends those edits) gets the same news.
+  bool push_ignored = false;
 };
 
 // Everything a ClientDocument holds, as plain values (texts in UTF-8).
