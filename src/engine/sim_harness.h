@@ -201,7 +201,9 @@ struct NetStats {
   int64_t client_dropped_hunks = 0;  // Client hunks that lost to the server's.
   int64_t conflicts_reported = 0;    // c: lines clients received (distinct).
   int64_t pushes_applied = 0;  // Pushes a client applied (it was idle).
-  int64_t pushes_ignored = 0;  // Pushes that came while a request was out.
+  // Pushes that came while a request was out, or were made before the
+  // client's latest request reached the server.
+  int64_t pushes_ignored = 0;
 
   NetStats& operator+=(const NetStats& o) {
     requests += o.requests;
@@ -581,14 +583,18 @@ class Simulation {
       return Fail(c.id + " got a reply with " +
                   std::to_string(reply->documents.size()) + " blocks");
     }
-    if (p.push) {
-      ++stats_.pushes_applied;
-    } else {
+    if (!p.push) {
       c.awaiting = false;
       ++stats_.replies;
     }
     Result<ReplyEffects> fx = c.doc.HandleReply(reply->documents[0]);
     if (!fx.ok()) return Fail(c.id + " failed a reply: " + fx.status().ToString());
+    if (fx->push_ignored) {
+      ++stats_.pushes_ignored;
+      Log("push to " + c.id + " ignored: made before its latest request");
+    } else if (p.push) {
+      ++stats_.pushes_applied;
+    }
     if (Status s = c.doc.CheckInvariants(); !s.ok()) {
       return Fail(c.id + " invariants after a reply: " + s.ToString());
     }
