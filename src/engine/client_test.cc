@@ -47,6 +47,7 @@ void ExpectSameEffects(const Result<ReplyEffects>& a,
   EXPECT_EQ(a->conflicts, b->conflicts);
   EXPECT_EQ(a->errors, b->errors);
   EXPECT_EQ(a->resync, b->resync);
+  EXPECT_EQ(a->push_ignored, b->push_ignored);
 }
 
 // Pieces of inserted text: ASCII, two- and three-byte characters, a
@@ -439,6 +440,46 @@ TEST(ClientState, AnUnknownLocalChangeIsDiffedOnTheNextRequest) {
   ASSERT_TRUE(restored.ok());
   EXPECT_EQ(restored->SaveState(), state);
   EXPECT_EQ(restored->MakeRequest(), doc.MakeRequest());
+}
+
+TEST(ClientPush, APushThatCountsFewerEditsThanWeNumberedChangesNothing) {
+  // It was made before the server saw our latest request; its R would
+  // renumber the edit that request carries.
+  MemoryStore store;
+  ManualClock clock;
+  Server server(store, clock);
+  ClientDocument doc("doc");
+  ASSERT_TRUE(doc.Replace(0, 0, "ours").ok());
+  Result<DocumentBlock> joined = RoundTrip(server, "alice", doc.MakeRequest());
+  ASSERT_TRUE(joined.ok());
+  ASSERT_TRUE(doc.HandleReply(*joined).ok());
+  ASSERT_TRUE(doc.Replace(4, 0, " too").ok());
+  const int64_t counted = doc.client_version();
+  doc.MakeRequest();  // Sent; its reply never comes.
+  const ClientState before = doc.SaveState();
+
+  DocumentBlock push;
+  push.document = "doc";
+  push.version = counted;
+  push.metadata.push_back({"push", ""});
+  Edit raw;
+  raw.kind = Edit::Kind::kRaw;
+  raw.version = doc.server_version();
+  raw.data = "theirs";
+  push.edits.push_back(raw);
+  Result<ReplyEffects> fx = doc.HandleReply(push);
+  ASSERT_TRUE(fx.ok());
+  EXPECT_TRUE(fx->push_ignored);
+  EXPECT_TRUE(fx->text_changes.empty());
+  EXPECT_EQ(doc.SaveState(), before);
+
+  // The same block as a reply to our request is taken.
+  push.metadata.clear();
+  fx = doc.HandleReply(push);
+  ASSERT_TRUE(fx.ok());
+  EXPECT_FALSE(fx->push_ignored);
+  EXPECT_EQ(doc.client_version(), counted);
+  EXPECT_EQ(doc.shadow().ToString(), "theirs");
 }
 
 }  // namespace
