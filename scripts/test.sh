@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, builds, runs each fuzz
 # target for a short bounded time, runs every test, then builds and runs
-# every test again under AddressSanitizer+UBSan (build-asan/) and, if asked,
-# under ThreadSanitizer (build-tsan/), both with g++ (docs/TESTING.md,
-# "Sanitizers"). Each ctest run prints its summary; the last line says which
-# runs failed, if any.
+# every test again (end-to-end tests included) under AddressSanitizer+UBSan
+# (build-asan/) and under ThreadSanitizer (build-tsan/), both with g++
+# (docs/TESTING.md, "Sanitizers"). Each ctest run prints its summary; the
+# last line says which runs failed, if any.
 # Environment: DIFFSYNC_FUZZ_SECONDS (default 20; 0 skips fuzzing),
-#   DIFFSYNC_SANITIZERS (default "asan"; "asan tsan" adds TSan; "none" skips
-#   the sanitizer builds).
+#   DIFFSYNC_SANITIZERS (default "asan tsan"; "asan" or "tsan" runs one of
+#   them; "none" skips the sanitizer builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --fuzz --browser
@@ -42,7 +42,7 @@ elif [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 0) -gt 28 ]]; then
   sysctl -q -w vm.mmap_rnd_bits=28 || echo "test.sh: cannot lower vm.mmap_rnd_bits" >&2
 fi
 
-sanitizers="${DIFFSYNC_SANITIZERS:-asan}"
+sanitizers="${DIFFSYNC_SANITIZERS:-asan tsan}"
 [[ "$sanitizers" == none ]] && sanitizers=""
 for s in $sanitizers; do
   case "$s" in
