@@ -249,22 +249,33 @@ async function showEditor(root, name) {
     status.dataset.state = state;
     showPending();
   });
+  // Where the view is to stay while remote changes come in: taken before
+  // the first of them and mapped through each, until the editor has laid
+  // out (its next animation frame, which runs CodeMirror's first). A
+  // snapshot taken between a change and that layout would read the old
+  // scroll offset against the new line heights and keep the wrong line in
+  // place: the view jumped by the lines inserted above it when a slow
+  // server delivered them in several messages.
+  let keptScroll = null;
   client.on('remote', ({ ops }) => {
     for (const change of ops) {
       // Dispatched as changes (not a new document): CodeMirror maps our
       // selection through them. The text at the top of the view stays
       // where it is on screen, however much changed above it.
       const changes = view.state.changes(opsToChanges(change));
+      keptScroll = (keptScroll ?? view.scrollSnapshot()).map(changes);
       view.dispatch({
         changes,
-        effects: view.scrollSnapshot().map(changes),
+        effects: keptScroll,
         // Others' edits are not ours to undo.
         annotations: [remote.of(true), Transaction.addToHistory.of(false)],
       });
     }
+    requestAnimationFrame(() => { keptScroll = null; });
     if (view.state.doc.toString() !== client.text) {
       // Cannot happen while every local change reaches the client first;
       // if it ever does, the client's text is the truth.
+      keptScroll = null;
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: client.text }, annotations: remote.of(true) });
     }
     showPending();
