@@ -79,19 +79,6 @@ bool StartsAsDelta(std::string_view data) {
   return data.empty() || data[0] == '=' || data[0] == '+' || data[0] == '-';
 }
 
-// A delta without its trailing retain: what the receiver's shadow length
-// implies in the compact form.
-std::string_view StripTail(std::string_view delta) {
-  const size_t tab = delta.rfind('\t');
-  const std::string_view last =
-      tab == std::string_view::npos ? delta : delta.substr(tab + 1);
-  if (last.size() < 2 || last[0] != '=' ||
-      last.find_first_not_of("0123456789", 1) != std::string_view::npos) {
-    return delta;
-  }
-  return tab == std::string_view::npos ? std::string_view()
-                                       : delta.substr(0, tab);
-}
 
 std::optional<uint32_t> CrcFromBase64(std::string_view text) {
   if (text.size() != 6) return std::nullopt;
@@ -896,7 +883,7 @@ class Encoder {
     if (compact_ && delta) {
       // The trailing retain is the receiver's to imply, and so is a
       // version that follows the previous edit's.
-      const std::string_view data = StripTail(edit.data);
+      const std::string_view data = internal::StripTrailingRetain(edit.data);
       out_ += letter;
       out_ += ':';
       if (!prev_edit_ || *prev_edit_ + 1 != edit.version ||
@@ -1011,6 +998,18 @@ Result<std::string> EncodeMessage(const Message& message) {
 }
 
 namespace internal {
+
+std::string_view StripTrailingRetain(std::string_view delta) {
+  const size_t tab = delta.rfind('\t');
+  const std::string_view last =
+      tab == std::string_view::npos ? delta : delta.substr(tab + 1);
+  if (last.size() < 2 || last[0] != '=' ||
+      last.find_first_not_of("0123456789", 1) != std::string_view::npos) {
+    return delta;
+  }
+  return tab == std::string_view::npos ? std::string_view()
+                                       : delta.substr(0, tab);
+}
 
 Result<std::string> EncodeMessage(const Message& message, WireForm form,
                                   WireContext& context) {

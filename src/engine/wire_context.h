@@ -52,6 +52,11 @@ struct WireContext {
 
 enum class WireForm { kNormal, kCompact };
 
+// A delta without its trailing retain ("=N" as the last token, whatever N):
+// what the compact form writes, the receiver's shadow length implying the
+// rest.
+std::string_view StripTrailingRetain(std::string_view delta);
+
 // EncodeMessage, in `form` (kCompact: against `context`); `context` then
 // follows what was written. Errors as EncodeMessage's; `context` is
 // unchanged by a message that fails.
