@@ -30,17 +30,23 @@ class SyncProcess:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events = queue.Queue()
         self.stderr = []
-        threading.Thread(target=self._read, args=(self.proc.stdout, True),
-                         daemon=True).start()
-        threading.Thread(target=self._read, args=(self.proc.stderr, False),
-                         daemon=True).start()
+        self.stderr_grew = threading.Condition()
+        self.readers = [
+            threading.Thread(target=self._read, args=(stream, is_events),
+                             daemon=True)
+            for stream, is_events in ((self.proc.stdout, True),
+                                      (self.proc.stderr, False))]
+        for reader in self.readers:
+            reader.start()
 
     def _read(self, stream, is_events):
         for line in stream:
             if is_events:
                 self.events.put(json.loads(line))
             else:
-                self.stderr.append(line)
+                with self.stderr_grew:
+                    self.stderr.append(line)
+                    self.stderr_grew.notify_all()
         if is_events:
             self.events.put(None)
 
@@ -62,6 +68,16 @@ class SyncProcess:
             if done(event):
                 return event
 
+    def wait_for_told(self, text):
+        """Waits until the process printed `text` to stderr. Its stderr is
+        read by another thread than its events, so a line told before an
+        event may still be on its way when the event is seen."""
+        with self.stderr_grew:
+            if not self.stderr_grew.wait_for(
+                    lambda: text in "".join(self.stderr), timeout=WAIT):
+                pytest.fail("%s: not told %r in %ds; stderr:\n%s"
+                            % (self.path, text, WAIT, "".join(self.stderr)))
+
     def has_text(self, text):
         return self.path.exists() and self.path.read_text() == text
 
@@ -75,6 +91,9 @@ class SyncProcess:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=WAIT)
+        # Everything it printed is read once stop() returns.
+        for reader in self.readers:
+            reader.join(timeout=WAIT)
         assert code == 0, "".join(self.stderr)
 
 
@@ -137,11 +156,10 @@ def test_a_restarted_server_is_reconnected_to_and_both_converge(
     both = "one!\ntwo\nthree\n"
     pa.wait_for_text(both)
     pb.wait_for_text(both)
-    told = "".join(pa.stderr)
-    assert "offline: connection to ws://127.0.0.1:%d/ws lost" % (
-        diffsyncd.port) in told, told
-    assert "edits are kept, retrying" in told
-    assert "connected to ws://127.0.0.1:%d/ws again" % diffsyncd.port in told
+    pa.wait_for_told("offline: connection to ws://127.0.0.1:%d/ws lost" %
+                     diffsyncd.port)
+    pa.wait_for_told("edits are kept, retrying")
+    pa.wait_for_told("connected to ws://127.0.0.1:%d/ws again" % diffsyncd.port)
     pa.stop()
     pb.stop()
     got = cli("get", "--server", diffsyncd.url, "--doc", "pushed")
@@ -208,9 +226,8 @@ def test_without_a_websocket_it_falls_back_to_polling_the_gateway(
     pb = sync_process(b, no_ws, doc="fallback", interval="0.2")
     event = pb.wait_for(lambda e: pb.has_text("polled\n"), "the first text")
     assert event["transport"] == "http" and not event["push"], event
-    told = "".join(pb.stderr)
-    assert "no WebSocket at %s (the server declined)" % no_ws in told, told
-    assert "using the HTTP gateway, polling" in told
+    pb.wait_for_told("no WebSocket at %s (the server declined)" % no_ws)
+    pb.wait_for_told("using the HTTP gateway, polling")
     a.write_text("polled\nagain\n")
     assert sync_once(diffsyncd, a, "fallback").returncode == 0
     event = pb.wait_for_text("polled\nagain\n")
