@@ -1,6 +1,7 @@
 #include "diffsync/engine/change_set.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "dmp/diff_core.h"
 #include "dmp/utf.h"
@@ -162,19 +163,14 @@ std::string ChangeSet::ToDelta() const {
       dmp::internal::AppendEncodeUri(op.text, delta);
       continue;
     }
-    // "\t=123" written backwards into a buffer and appended at once: a
-    // delta is written for every edit of every sync cycle.
+    // "\t=123" built in a buffer and appended at once: a delta is written
+    // for every edit of every sync cycle.
     char buffer[24];
-    char* const end = buffer + sizeof buffer;
-    char* begin = end;
-    auto n = static_cast<uint64_t>(op.length);
-    do {
-      *--begin = static_cast<char>('0' + n % 10);
-      n /= 10;
-    } while (n != 0);
-    *--begin = op.kind == Kind::kRetain ? '=' : '-';
-    if (!delta.empty()) *--begin = '\t';
-    delta.append(begin, end);
+    char* end = buffer;
+    if (!delta.empty()) *end++ = '\t';
+    *end++ = op.kind == Kind::kRetain ? '=' : '-';
+    end = std::to_chars(end, buffer + sizeof buffer, op.length).ptr;
+    delta.append(buffer, end);
   }
   return delta;
 }
