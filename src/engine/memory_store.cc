@@ -30,23 +30,27 @@ Result<std::vector<ChangeRecord>> MemoryStore::LoadChanges(
   return out;
 }
 
-Status MemoryStore::Commit(const WriteBatch& batch) {
+Status MemoryStore::Commit(WriteBatch batch) {
   for (const auto& name : batch.deleted_documents) {
     documents_.erase(name);
     changes_.erase(name);
   }
   for (const auto& key : batch.deleted_views) views_.erase(key);
-  for (const auto& d : batch.documents) documents_[d.name] = d;
-  for (const auto& v : batch.views) views_[{v.client_id, v.document}] = v;
-  std::map<int64_t, ChangeRecord>* changes = nullptr;
-  const std::string* changes_of = nullptr;
-  for (const auto& c : batch.changes) {
+  // Each key is copied before its record is moved from.
+  for (auto& d : batch.documents) {
+    documents_.insert_or_assign(d.name, std::move(d));
+  }
+  for (auto& v : batch.views) {
+    views_.insert_or_assign(std::pair(v.client_id, v.document), std::move(v));
+  }
+  auto changes = changes_.end();
+  for (auto& c : batch.changes) {
     // A batch's changes come one document at a time.
-    if (changes_of == nullptr || *changes_of != c.document) {
-      changes = &changes_[c.document];
-      changes_of = &c.document;
+    if (changes == changes_.end() || changes->first != c.document) {
+      changes = changes_.try_emplace(c.document).first;
     }
-    changes->insert_or_assign(changes->end(), c.revision, c);
+    changes->second.insert_or_assign(changes->second.end(), c.revision,
+                                     std::move(c));
   }
   for (const auto& [name, first_kept] : batch.trimmed_changes) {
     auto doc = changes_.find(name);

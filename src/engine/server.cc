@@ -229,23 +229,14 @@ Result<Message> Server::Handle(const Message& request, bool read_only) {
   Message reply;
   WriteBatch batch;
   changed_documents_.clear();
+  saved_views_.clear();
   for (const DocumentBlock& block : request.documents) {
+    const size_t views_before = batch.views.size();
     DocumentBlock out = Process(block.client_id, block, read_only, batch);
+    if (batch.views.size() != views_before) saved_views_.push_back(&block);
     // As MobWrite's daemon, a nullify is answered with nothing.
     if (!block.nullify || !out.errors.empty()) {
       reply.documents.push_back(std::move(out));
-    }
-  }
-  if (!batch.empty()) {
-    if (Status s = store_.Commit(batch); !s.ok()) {
-      // Nothing of this request is durable: forget the in-memory state it
-      // touched so that it is reloaded as stored, and acknowledge nothing.
-      for (const auto& d : batch.documents) documents_.erase(d.name);
-      for (const auto& v : batch.views) {
-        views_.erase({v.client_id, v.document});
-      }
-      changed_documents_.clear();
-      return s.WithContext("store");
     }
   }
   for (const DocumentRecord& d : batch.documents) {
@@ -253,6 +244,18 @@ Result<Message> Server::Handle(const Message& request, bool read_only) {
                   d.name) == changed_documents_.end()) {
       changed_documents_.push_back(d.name);
     }
+  }
+  if (batch.empty()) return reply;
+  if (Status s = store_.Commit(std::move(batch)); !s.ok()) {
+    // Nothing of this request is durable: forget the in-memory state it
+    // touched so that it is reloaded as stored, and acknowledge nothing.
+    for (const std::string& name : changed_documents_) documents_.erase(name);
+    for (const DocumentBlock* block : saved_views_) {
+      auto it = views_.find(ViewKeyView(block->client_id, block->document));
+      if (it != views_.end()) views_.erase(it);  // A view may come twice.
+    }
+    changed_documents_.clear();
+    return s.WithContext("store");
   }
   return reply;
 }
@@ -317,7 +320,7 @@ Result<Message> Server::Push(const std::string& client_id,
   }
   WriteBatch batch;
   batch.views.push_back(SavedView(view));
-  if (Status s = store_.Commit(batch); !s.ok()) {
+  if (Status s = store_.Commit(std::move(batch)); !s.ok()) {
     view = before;
     return s.WithContext("store");
   }
@@ -715,7 +718,7 @@ Status Server::HandleUpstreamReply(const std::string& link_id,
   }
   WriteBatch batch;
   doc.Save(batch);
-  if (Status s = store_.Commit(batch); !s.ok()) {
+  if (Status s = store_.Commit(std::move(batch)); !s.ok()) {
     // Nothing is durable: the document is reloaded as stored, and the link
     // is as before the reply, which the upstream then takes for lost.
     documents_.erase(reply.document);

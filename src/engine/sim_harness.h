@@ -172,12 +172,12 @@ class FlakyStore final : public Store {
       const std::string& document, int64_t from_revision) override {
     return inner_.LoadChanges(document, from_revision);
   }
-  Status Commit(const WriteBatch& batch) override {
+  Status Commit(WriteBatch batch) override {
     if (fail_next_) {
       fail_next_ = false;
       return Status::Unavailable("simulated store failure");
     }
-    return inner_.Commit(batch);
+    return inner_.Commit(std::move(batch));
   }
   void FailNextCommit() { fail_next_ = true; }
 

@@ -176,10 +176,10 @@ Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
   return out;
 }
 
-Status GroupCommitStore::Commit(const engine::WriteBatch& batch) {
+Status GroupCommitStore::Commit(engine::WriteBatch batch) {
   if (batch.empty()) return Status::Ok();
   auto staged = std::make_shared<const StagedBatch>(
-      StagedBatch{batch, ++staged_seq_});
+      StagedBatch{std::move(batch), ++staged_seq_});
   overlay_.push_back(staged);
   {
     std::lock_guard lock(mu_);

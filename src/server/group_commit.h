@@ -70,7 +70,7 @@ class GroupCommitStore final : public engine::Store {
   Result<std::vector<engine::ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
   // Stages the batch; always OK.
-  Status Commit(const engine::WriteBatch& batch) override;
+  Status Commit(engine::WriteBatch batch) override;
 
   // Runs `done` (on the service thread) once every batch staged so far is
   // durable, with OK, or with the error that made them fail.

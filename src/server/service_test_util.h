@@ -79,7 +79,7 @@ class GatedStore final : public engine::Store {
     std::lock_guard lock(mu_);
     return store_.LoadChanges(document, from_revision);
   }
-  Status Commit(const engine::WriteBatch& batch) override {
+  Status Commit(engine::WriteBatch batch) override {
     std::unique_lock lock(mu_);
     ++entered_;
     cv_.notify_all();
@@ -89,7 +89,7 @@ class GatedStore final : public engine::Store {
       fail_next_ = false;
       return Status::IoError("injected commit failure");
     }
-    return store_.Commit(batch);
+    return store_.Commit(std::move(batch));
   }
 
   void Hold() {

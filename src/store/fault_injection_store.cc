@@ -71,9 +71,9 @@ Result<std::vector<engine::ChangeRecord>> FaultInjectionStore::LoadChanges(
   return inner_.LoadChanges(document, from_revision);
 }
 
-Status FaultInjectionStore::Commit(const engine::WriteBatch& batch) {
+Status FaultInjectionStore::Commit(engine::WriteBatch batch) {
   if (std::optional<Status> fault = NextCommitFault()) return *fault;
-  return inner_.Commit(batch);
+  return inner_.Commit(std::move(batch));
 }
 
 void FaultInjectionStore::FailNthCommit(int64_t n, Status status) {

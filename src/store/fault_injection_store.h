@@ -49,7 +49,7 @@ class FaultInjectionStore final : public engine::Store {
       const std::string& client_id, const std::string& document) override;
   Result<std::vector<engine::ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
-  Status Commit(const engine::WriteBatch& batch) override;
+  Status Commit(engine::WriteBatch batch) override;
 
   void FailNthCommit(int64_t n, Status status = Status::Unavailable(
                                     "injected commit failure"));

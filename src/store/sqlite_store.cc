@@ -950,7 +950,7 @@ Result<std::vector<ChangeRecord>> SqliteStore::LoadChanges(
   return changes;
 }
 
-Status SqliteStore::Commit(const WriteBatch& batch) {
+Status SqliteStore::Commit(WriteBatch batch) {
   if (batch.empty()) return Status::Ok();
   std::lock_guard lock(write_mu_);
   Connection& c = *writer_;

@@ -212,6 +212,10 @@ class Server {
   std::map<std::pair<std::string, std::string>, std::unique_ptr<UpstreamLink>>
       upstream_;
   std::vector<std::string> changed_documents_;
+  // The blocks of the request being handled whose views went into its
+  // batch (kept across requests for its capacity): what a failed commit
+  // makes us forget, the batch itself having been moved to the store.
+  std::vector<const DocumentBlock*> saved_views_;
   Stats stats_;
 };
 

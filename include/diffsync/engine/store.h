@@ -116,8 +116,11 @@ class Store {
   // revision order.
   virtual Result<std::vector<ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) = 0;
-  // All or nothing; when it returns OK the batch is durable.
-  virtual Status Commit(const WriteBatch& batch) = 0;
+  // All or nothing; when it returns OK the batch is durable. The batch is
+  // taken by value: the engine moves its batch in, so that a store that
+  // keeps the records (in memory, or staged for a group commit) takes them
+  // without copying texts, names and edit stacks.
+  virtual Status Commit(WriteBatch batch) = 0;
 };
 
 class MemoryStore final : public Store {
@@ -128,7 +131,7 @@ class MemoryStore final : public Store {
       const std::string& client_id, const std::string& document) override;
   Result<std::vector<ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
-  Status Commit(const WriteBatch& batch) override;
+  Status Commit(WriteBatch batch) override;
 
   size_t document_count() const { return documents_.size(); }
   size_t view_count() const { return views_.size(); }

@@ -92,7 +92,7 @@ class SqliteStore final : public engine::Store {
       const std::string& document, int64_t from_revision) override;
   // One transaction: the batch's deletions (a document's with its changes),
   // then its upserts, appended changes and trims.
-  Status Commit(const engine::WriteBatch& batch) override;
+  Status Commit(engine::WriteBatch batch) override;
 
   // Names of all documents, in byte order.
   Result<std::vector<std::string>> ListDocuments();
