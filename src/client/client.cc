@@ -448,9 +448,7 @@ Status Client::HandleMessage(const std::string& wire) {
   SyncEvent synced;
   synced.push = push;
   synced.bytes_received = static_cast<int64_t>(wire.size());
-  if (push) {
-    ++pushes_applied_;
-  } else {
+  if (!push) {
     in_flight_ = false;
     backoff_ = options_.initial_backoff;
     synced.bytes_sent = request_bytes_;
@@ -460,6 +458,7 @@ Status Client::HandleMessage(const std::string& wire) {
   for (const engine::Error& e : message->errors) {
     errors.push_back(ServerError(e));
   }
+  bool push_taken = push;
   RemoteChange change;
   change.push = push;
   std::vector<Conflict> conflicts;
@@ -469,6 +468,9 @@ Status Client::HandleMessage(const std::string& wire) {
     Result<engine::ReplyEffects> fx = doc_.HandleReply(block);
     if (!fx.ok())
       return fx.status().WithContext("the reply of " + active_->url());
+    // A push made before the server saw our latest request: the engine
+    // took nothing of it.
+    push_taken = push_taken && !fx->push_ignored;
     for (engine::ChangeSet& c : fx->text_changes) {
       if (!c.IsIdentity()) change.changes.push_back(std::move(c));
     }
@@ -488,6 +490,7 @@ Status Client::HandleMessage(const std::string& wire) {
     for (const engine::Error& e : fx->errors) errors.push_back(ServerError(e));
     TakePeers(block);
   }
+  if (push) ++(push_taken ? pushes_applied_ : pushes_ignored_);
   if (told_.size() + reported.size() > kMaxTold) told_.clear();
   told_.merge(reported);
   if (Status s = Save(); !s.ok()) return s;

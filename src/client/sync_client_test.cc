@@ -391,6 +391,20 @@ TEST(ClientTest, APushAheadOfADelayedReplyIsIgnoredAndItsNewsFetched) {
       *a, [&] { return (*a)->text().ToString() == "zero one two three"; }));
 }
 
+TEST(ClientTest, AStalePushIsCountedAsIgnoredAndChangesNothing) {
+  FakeServer net;
+  auto c = Start(net);
+  ASSERT_TRUE((*c)->SetText("mine").ok());
+  ASSERT_TRUE(*(*c)->SyncNow());
+  // A push that acknowledges none of the edits c has numbered was made
+  // before the server saw c's latest request: the engine takes nothing.
+  c->ws->Deliver("F:0:doc\nd:1:=4\t+!\nm:push\n\n");
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+  EXPECT_EQ((*c)->pushes_ignored(), 1);
+  EXPECT_EQ((*c)->pushes_applied(), 0);
+  EXPECT_EQ((*c)->text().ToString(), "mine");
+}
+
 TEST(ClientTest, APresenceBlockChangesNothingAndIsNotAnswered) {
   FakeServer net;
   auto c = Start(net);

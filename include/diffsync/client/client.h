@@ -244,6 +244,9 @@ class Client {
   bool in_sync() const;
   int64_t bytes_sent() const { return bytes_sent_; }
   int64_t bytes_received() const { return bytes_received_; }
+  // Pushes taken, and pushes ignored: those that crossed our request, and
+  // those made before the server saw our latest request (which the engine
+  // ignores, engine::ReplyEffects::push_ignored).
   int64_t pushes_applied() const { return pushes_applied_; }
   int64_t pushes_ignored() const { return pushes_ignored_; }
   // Saves the state now (it is also saved at each step).
