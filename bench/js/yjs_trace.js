@@ -7,23 +7,32 @@
 //   yjs_remote  the same, and every update is also applied to a second
 //               Y.Doc, as a peer receiving it would (closer to our full loop,
 //               which includes the receiving side);
+//   dt          diamond-types (npm diamond-types-node, Rust compiled to
+//               WebAssembly): each transaction of the trace is applied to a
+//               Doc, and its update is the patch since the version before it
+//               (Doc.getPatchSince, the bytes diamond-types would send);
+//   dt_remote   the same, and a second Doc merges every patch (mergeBytes);
 //   splice      plain JavaScript string splicing (slice + concatenation),
 //               the floor: no collaboration at all.
-// With --batch K, K trace transactions form one Yjs transaction (one update),
-// the counterpart of our rows that sync every K keystrokes.
+// With --batch K, K trace transactions form one update (one Yjs transaction,
+// one diamond-types patch), the counterpart of our rows that sync every K
+// keystrokes.
 //
-// usage: node yjs_trace.js --trace PATH --variant yjs|yjs_remote|splice
+// usage: node yjs_trace.js --trace PATH
+//                          --variant yjs|yjs_remote|dt|dt_remote|splice
 //                          [--batch K] [--reps N] [--warmup N]
 //
 // Prints one JSON object: the wall and CPU (user + system) time of every
-// timed repetition (ms), their medians, the number of updates and their total size in bytes, and
-// the process's peak RSS. Every repetition's final text must equal the
-// trace's endContent, else it exits with status 1 (WRONG RESULT).
+// timed repetition (ms), their medians, the number of updates and their
+// total size in bytes, and the process's peak RSS. Every repetition's final
+// text must equal the trace's endContent (and a receiving document's text
+// the sender's), else it exits with status 1 (WRONG RESULT).
 'use strict';
 
 const fs = require('fs');
 const zlib = require('zlib');
 const Y = require('yjs');
+const DT = require('diamond-types-node');
 
 function Fail(message, status = 2) {
   process.stderr.write(`yjs_trace.js: ${message}\n`);
@@ -65,10 +74,11 @@ function HasAstral(s) {
 }
 
 // Reads the trace and returns its transactions as arrays of
-// [pos, del, insert] in UTF-16 units (JavaScript's and Yjs's unit). The file
-// counts code points; the two agree unless a character outside the BMP
-// occurs, in which case the trace is replayed once (untimed) to convert.
-function LoadTrace(file) {
+// [pos, del, insert], counted in `unit`: 'codepoint' as in the file (and as
+// diamond-types counts), or 'utf16' (JavaScript's and Yjs's unit). The two
+// agree unless a character outside the BMP occurs, in which case the trace
+// is replayed once (untimed) to convert.
+function LoadTrace(file, unit) {
   if (!fs.existsSync(file)) Fail(`missing trace ${file}`);
   let raw = fs.readFileSync(file);
   if (file.endsWith('.gz')) raw = zlib.gunzipSync(raw);
@@ -76,7 +86,7 @@ function LoadTrace(file) {
   const txns = json.txns.map((t) => t.patches);
   const astral = HasAstral(json.startContent) ||
       txns.some((patches) => patches.some((p) => HasAstral(p[2])));
-  if (astral) {
+  if (unit === 'utf16' && astral) {
     let text = json.startContent;
     const units = (codePoints) => {
       let pos = 0;
@@ -98,19 +108,30 @@ function LoadTrace(file) {
   return {start: json.startContent, end: json.endContent, txns};
 }
 
-// Each variant replays the trace once and returns the final text and the
-// updates it emitted ({updates, bytes}).
+// Each variant's run replays the trace (positions in its unit) once and
+// returns the final text and the updates it emitted ({updates, bytes}).
 const kVariants = {
-  yjs: (trace, batch) => ReplayYjs(trace, batch, false),
-  yjs_remote: (trace, batch) => ReplayYjs(trace, batch, true),
-  splice: (trace) => {
-    let text = trace.start;
-    for (const patches of trace.txns) {
-      for (const [pos, del, insert] of patches) {
-        text = text.slice(0, pos) + insert + text.slice(pos + del);
+  yjs: {unit: 'utf16', run: (trace, batch) => ReplayYjs(trace, batch, false)},
+  yjs_remote: {
+    unit: 'utf16',
+    run: (trace, batch) => ReplayYjs(trace, batch, true),
+  },
+  dt: {unit: 'codepoint', run: (trace, batch) => ReplayDt(trace, batch, false)},
+  dt_remote: {
+    unit: 'codepoint',
+    run: (trace, batch) => ReplayDt(trace, batch, true),
+  },
+  splice: {
+    unit: 'utf16',
+    run: (trace) => {
+      let text = trace.start;
+      for (const patches of trace.txns) {
+        for (const [pos, del, insert] of patches) {
+          text = text.slice(0, pos) + insert + text.slice(pos + del);
+        }
       }
-    }
-    return {text, updates: 0, bytes: 0};
+      return {text, updates: 0, bytes: 0};
+    },
   },
 };
 
@@ -145,6 +166,50 @@ function ReplayYjs(trace, batch, remote) {
   return {text, updates, bytes};
 }
 
+// A diamond-types update is what Doc.getPatchSince(version) encodes: the
+// operations since `version` with their causal parents, in its binary
+// format, as a peer that has `version` can merge it. The start content, if
+// any, is an update of its own, as Yjs's insert of it is.
+function ReplayDt(trace, batch, remote) {
+  const doc = new DT.Doc('alice');
+  const peer = remote ? new DT.Doc('bob') : null;
+  let updates = 0;
+  let bytes = 0;
+  let version = doc.getLocalVersion();
+  const send = () => {
+    const update = doc.getPatchSince(version);
+    version = doc.getLocalVersion();
+    updates++;
+    bytes += update.length;
+    if (peer) peer.mergeBytes(update);
+  };
+  if (trace.start.length > 0) {
+    doc.ins(0, trace.start);
+    send();
+  }
+  const txns = trace.txns;
+  for (let i = 0; i < txns.length; i += batch) {
+    const last = Math.min(i + batch, txns.length);
+    for (let t = i; t < last; t++) {
+      for (const [pos, del, insert] of txns[t]) {
+        if (del > 0) doc.del(pos, del);
+        if (insert.length > 0) doc.ins(pos, insert);
+      }
+    }
+    send();
+  }
+  const text = doc.get();
+  const peerText = peer ? peer.get() : text;
+  // The wasm heap is not garbage-collected: free both documents, so that
+  // every repetition reuses the memory of the one before.
+  doc.free();
+  if (peer) peer.free();
+  if (peerText !== text) {
+    Fail('WRONG RESULT: the receiving Doc differs from the sender', 1);
+  }
+  return {text, updates, bytes};
+}
+
 function Median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -153,8 +218,8 @@ function Median(values) {
 
 function Main() {
   const args = ParseArgs(process.argv.slice(2));
-  const trace = LoadTrace(args.trace);
-  const run = kVariants[args.variant];
+  const {unit, run} = kVariants[args.variant];
+  const trace = LoadTrace(args.trace, unit);
   const times = [];
   const cpuTimes = [];
   let result = null;
@@ -188,6 +253,7 @@ function Main() {
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     node: process.version,
     yjs: require('yjs/package.json').version,
+    diamond_types: require('diamond-types-node/package.json').version,
   }) + '\n');
 }
 
