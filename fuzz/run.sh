@@ -18,7 +18,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(fuzz_from_delta fuzz_patch_from_text fuzz_patch_roundtrip fuzz_diff_utf8
     fuzz_protocol fuzz_gateway fuzz_state_file fuzz_wire_session fuzz_engine
-    fuzz_presence fuzz_config fuzz_token)
+    fuzz_presence fuzz_config fuzz_token fuzz_client_receive)
 fi
 
 cxx="${CXX:-}"
