@@ -48,6 +48,15 @@ std::optional<PeerSelection> ParsePeerCursor(std::string_view value) {
                        {.anchor = numbers[0], .head = numbers[1]}};
 }
 
+// peers() promises positions inside our text, which a local edit may
+// shorten before the server's next word.
+void ClampPeers(std::vector<PeerSelection>& peers, int64_t size) {
+  for (PeerSelection& peer : peers) {
+    peer.selection.anchor = std::min(peer.selection.anchor, size);
+    peer.selection.head = std::min(peer.selection.head, size);
+  }
+}
+
 Status ServerError(const engine::Error& e) {
   return Status::Unavailable(e.message.empty() ? e.code
                                                : e.code + ": " + e.message);
@@ -158,6 +167,7 @@ Result<std::unique_ptr<Client>> Client::OpenWith(
 
 Status Client::Replace(int64_t pos, int64_t length, std::string_view text) {
   if (Status s = doc_.Replace(pos, length, text); !s.ok()) return s;
+  ClampPeers(peers_, doc_.text().size16());
   dirty_ = true;
   RequestSync();
   return Status::Ok();
@@ -168,6 +178,7 @@ Status Client::SetText(std::string_view utf8) {
   if (!text.ok()) return text.status();
   if (doc_.text() == *text) return Status::Ok();
   doc_.SetText(std::move(*text));
+  ClampPeers(peers_, doc_.text().size16());
   dirty_ = true;
   RequestSync();
   return Status::Ok();
@@ -536,16 +547,14 @@ void Client::TakePeers(const engine::DocumentBlock& block) {
   // Every reply and push to a present client lists all the others: none
   // means we are alone.
   if (!share_selection_) return;
-  const int64_t size = doc_.text().size16();
   std::vector<PeerSelection> peers;
   for (const engine::Metadata& m : block.metadata) {
     if (m.key != "peer-cursor") continue;
     std::optional<PeerSelection> peer = ParsePeerCursor(m.value);
     if (!peer || peer->client_id == state_.client_id) continue;
-    peer->selection.anchor = std::min(peer->selection.anchor, size);
-    peer->selection.head = std::min(peer->selection.head, size);
     peers.push_back(std::move(*peer));
   }
+  ClampPeers(peers, doc_.text().size16());
   peers_ = std::move(peers);
 }
 

@@ -420,6 +420,21 @@ TEST(ClientTest, APresenceBlockChangesNothingAndIsNotAnswered) {
   EXPECT_TRUE((*c)->in_sync());
 }
 
+TEST(ClientTest, PeerSelectionsStayInsideTheTextAfterALocalEdit) {
+  FakeServer net;
+  auto c = Start(net);
+  ASSERT_TRUE((*c)->SetText("Hello world").ok());
+  (*c)->ShareSelection({});
+  ASSERT_TRUE(*(*c)->SyncNow());
+  c->ws->Deliver("F:1:doc\nm:peer-cursor:2:9:other\nm:push\nm:presence\n\n");
+  ASSERT_TRUE((*c)->Poll(seconds(1)).ok());
+  ASSERT_EQ((*c)->peers(), (std::vector<PeerSelection>{{"other", {2, 9}}}));
+  ASSERT_TRUE((*c)->Replace(4, 7, "").ok());
+  EXPECT_EQ((*c)->peers(), (std::vector<PeerSelection>{{"other", {2, 4}}}));
+  ASSERT_TRUE((*c)->SetText("H").ok());
+  EXPECT_EQ((*c)->peers(), (std::vector<PeerSelection>{{"other", {1, 1}}}));
+}
+
 bool AnyRequestHas(const FakeServer& net, const std::string& text) {
   return std::any_of(
       net.requests.begin(), net.requests.end(),
