@@ -109,30 +109,15 @@ class FakeTransport final : public Transport {
   bool connected_ = false;
 };
 
-// A state directory of this process, on tmpfs where there is one (every
-// message saves the state, with fsync), removed when the process exits.
-class StateDir {
- public:
-  StateDir()
-      : dir_((std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp") /
-             std::filesystem::path("fuzz_client_receive." +
-                                   std::to_string(::getpid()))) {
-    std::filesystem::create_directories(dir_);
-  }
-  ~StateDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string file() const { return (dir_ / "state.json").string(); }
-
- private:
-  std::filesystem::path dir_;
-};
-
-const std::string& StatePath() {
-  static const StateDir dir;
-  static const std::string path = dir.file();
-  return path;
+// The state file of this process, on tmpfs where there is one (every
+// message saves the state, with fsync). The client makes its directory; each
+// input removes it when done, so only an input that crashes leaves one.
+const std::filesystem::path& StateDir() {
+  static const std::filesystem::path dir =
+      (std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp") /
+      std::filesystem::path("fuzz_client_receive." +
+                            std::to_string(::getpid()));
+  return dir;
 }
 
 void CheckText(const engine::Text& text) {
@@ -186,13 +171,14 @@ int TestOneInput(const uint8_t* data, size_t size) {
   const bool pushes = (config & 1) == 0;
   Network net;
   net.check_requests = !pushes || (config & 2) == 0;
-  std::filesystem::remove(StatePath());
+  const std::string state_path = (StateDir() / "state.json").string();
+  std::filesystem::remove_all(StateDir());
 
   ClientOptions options;
   options.server = "http://127.0.0.1:8080";
   options.document = std::string(kDocument);
   options.client_id = std::string(kClientId);
-  options.state_path = StatePath();
+  options.state_path = state_path;
   options.websocket = pushes;
   options.compact = (config & 2) != 0;
   options.seed = 1;
@@ -265,7 +251,8 @@ int TestOneInput(const uint8_t* data, size_t size) {
   }
 
   Check(client.Save().ok(), "the state saves");
-  Result<SyncState> saved = LoadStateFile(StatePath());
+  Result<SyncState> saved = LoadStateFile(state_path);
+  std::filesystem::remove_all(StateDir());
   Check(saved.ok(), "the saved state loads");
   Result<engine::ClientDocument> doc =
       engine::ClientDocument::Restore(saved->client);
