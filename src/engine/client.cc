@@ -273,16 +273,24 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
   }
   effects.errors = reply.errors;
   effects.conflicts = reply.conflicts;
-  delta_ok_ = true;
   std::erase_if(edit_stack_,
                 [&](const Edit& e) { return e.version <= reply.version; });
+  const auto is_raw = [](const Edit& e) { return e.kind == Edit::Kind::kRaw; };
+  const bool has_raw =
+      std::any_of(reply.edits.begin(), reply.edits.end(), is_raw);
+  if (!has_raw && std::any_of(edit_stack_.begin(), edit_stack_.end(), is_raw)) {
+    // Our whole text (a join or a resync) is not acknowledged and the reply
+    // brings no text of its own: it answers a request from before ours (a
+    // server always answers a text with its version or with an R). We stay
+    // out of step and send the text again; taking the reply would number a
+    // delta at our text's version.
+    return effects;
+  }
+  delta_ok_ = true;
   auto out_of_step = [&] {
     delta_ok_ = false;
     effects.resync = true;
   };
-  const bool has_raw =
-      std::any_of(reply.edits.begin(), reply.edits.end(),
-                  [](const Edit& e) { return e.kind == Edit::Kind::kRaw; });
   if (!has_raw && reply.version > client_version_) {
     // The server counts edits we never made: its view is of an earlier
     // client under our id (e.g. one whose state was lost). Nothing in this

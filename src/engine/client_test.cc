@@ -482,5 +482,41 @@ TEST(ClientPush, APushThatCountsFewerEditsThanWeNumberedChangesNothing) {
   EXPECT_EQ(doc.shadow().ToString(), "theirs");
 }
 
+TEST(ClientJoin, AReplyFromBeforeOurTextLeavesUsJoiningWithAValidState) {
+  // A reply that acknowledges less than our join and brings no R answers a
+  // request from before it: taking it would number a delta at the join's
+  // version, a stack no client could be restored from.
+  ClientDocument doc("doc");
+  ASSERT_TRUE(doc.Replace(0, 0, "ours").ok());
+  const DocumentBlock join = doc.MakeRequest();
+  ASSERT_EQ(join.edits.size(), 1u);
+  ASSERT_EQ(join.edits[0].kind, Edit::Kind::kRaw);
+  DocumentBlock stale;
+  stale.document = "doc";
+  stale.version = join.edits[0].version - 1;
+  Result<ReplyEffects> fx = doc.HandleReply(stale);
+  ASSERT_TRUE(fx.ok());
+  EXPECT_FALSE(doc.in_sync());
+  ASSERT_TRUE(doc.CheckInvariants().ok());
+  ASSERT_TRUE(doc.Replace(4, 0, "!").ok());
+  const DocumentBlock again = doc.MakeRequest();
+  ASSERT_EQ(again.edits.size(), 1u);
+  EXPECT_EQ(again.edits[0].kind, Edit::Kind::kRaw);
+  EXPECT_EQ(again.edits[0].data, "ours!");
+  EXPECT_GT(again.edits[0].version, join.edits[0].version);
+  Result<ClientDocument> restored = ClientDocument::Restore(doc.SaveState());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+
+  // The server's real answer to it joins us.
+  MemoryStore store;
+  ManualClock clock;
+  Server server(store, clock);
+  Result<DocumentBlock> reply = RoundTrip(server, "alice", again);
+  ASSERT_TRUE(reply.ok());
+  ASSERT_TRUE(doc.HandleReply(*reply).ok());
+  EXPECT_TRUE(doc.in_sync());
+  EXPECT_EQ(server.DocumentText("doc")->ToString(), "ours!");
+}
+
 }  // namespace
 }  // namespace diffsync::engine
