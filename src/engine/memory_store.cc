@@ -30,6 +30,13 @@ Result<std::vector<ChangeRecord>> MemoryStore::LoadChanges(
   return out;
 }
 
+Result<std::optional<LinkRecord>> MemoryStore::LoadLink(
+    const std::string& link_id, const std::string& document) {
+  auto it = links_.find({link_id, document});
+  if (it == links_.end()) return std::optional<LinkRecord>();
+  return std::optional<LinkRecord>(it->second);
+}
+
 Status MemoryStore::Commit(const WriteBatch& batch) {
   for (const auto& name : batch.deleted_documents) {
     documents_.erase(name);
@@ -38,6 +45,7 @@ Status MemoryStore::Commit(const WriteBatch& batch) {
   for (const auto& key : batch.deleted_views) views_.erase(key);
   for (const auto& d : batch.documents) documents_[d.name] = d;
   for (const auto& v : batch.views) views_[{v.client_id, v.document}] = v;
+  for (const auto& l : batch.links) links_[{l.link_id, l.client.document}] = l;
   std::map<int64_t, ChangeRecord>* changes = nullptr;
   const std::string* changes_of = nullptr;
   for (const auto& c : batch.changes) {
