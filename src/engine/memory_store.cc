@@ -30,6 +30,13 @@ Result<std::vector<ChangeRecord>> MemoryStore::LoadChanges(
   return out;
 }
 
+Result<std::optional<LinkRecord>> MemoryStore::LoadLink(
+    const std::string& link_id, const std::string& document) {
+  auto it = links_.find({link_id, document});
+  if (it == links_.end()) return std::optional<LinkRecord>();
+  return std::optional<LinkRecord>(it->second);
+}
+
 Status MemoryStore::Commit(WriteBatch batch) {
   for (const auto& name : batch.deleted_documents) {
     documents_.erase(name);
@@ -42,6 +49,10 @@ Status MemoryStore::Commit(WriteBatch batch) {
   }
   for (auto& v : batch.views) {
     views_.insert_or_assign(std::pair(v.client_id, v.document), std::move(v));
+  }
+  for (auto& l : batch.links) {
+    links_.insert_or_assign(std::pair(l.link_id, l.client.document),
+                            std::move(l));
   }
   auto changes = changes_.end();
   for (auto& c : batch.changes) {

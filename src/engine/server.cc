@@ -41,6 +41,13 @@ void AppendStack(const ViewRecord& view, DocumentBlock& reply, bool checksum) {
   }
 }
 
+// The link's client, with the server's diff settings.
+ClientOptions LinkOptions(const ServerOptions& options) {
+  ClientOptions client;
+  client.dmp = options.dmp;
+  return client;
+}
+
 }  // namespace
 
 // A shadow's exact relation to the document: `to_document` turns the shadow
@@ -354,6 +361,7 @@ size_t Server::UnloadIdle(
 void Server::DropCache() {
   documents_.clear();
   views_.clear();
+  upstream_.clear();
 }
 
 DocumentBlock Server::Process(const std::string& client_id,
@@ -639,19 +647,50 @@ DocumentBlock Server::Process(const std::string& client_id,
   return reply;
 }
 
+Result<Server::UpstreamLink*> Server::FindLink(const std::string& link_id,
+                                               const std::string& document) {
+  auto it = upstream_.find({link_id, document});
+  if (it != upstream_.end()) return it->second.get();
+  Result<std::optional<LinkRecord>> loaded = store_.LoadLink(link_id, document);
+  if (!loaded.ok()) return loaded.status().WithContext("store");
+  if (!loaded->has_value()) return nullptr;
+  const LinkRecord& record = **loaded;
+  Result<ClientDocument> client =
+      ClientDocument::Restore(record.client, LinkOptions(options_));
+  if (!client.ok()) {
+    return Status::Corruption("store: upstream link '" + link_id +
+                              "' for document '" + document +
+                              "': " + client.status().message());
+  }
+  auto link = std::make_unique<UpstreamLink>(std::move(*client));
+  link->anchor = Anchor::FromRecord(record.anchor, link->client.text());
+  UpstreamLink* raw = link.get();
+  upstream_[{link_id, document}] = std::move(link);
+  return raw;
+}
+
+LinkRecord Server::SavedLink(const std::string& link_id,
+                             const UpstreamLink& link) {
+  return {link_id, link.client.SaveState(), link.anchor.ToRecord()};
+}
+
 Result<Message> Server::MakeUpstreamRequest(const std::string& link_id,
                                             const std::string& document) {
   bool created = false;
   Result<DocumentState*> doc_or = GetDocument(document, &created);
   if (!doc_or.ok()) return doc_or.status().WithContext("store");
   DocumentState& doc = **doc_or;
-  std::unique_ptr<UpstreamLink>& link = upstream_[{link_id, document}];
-  if (!link) {
-    ClientOptions client_options;
-    client_options.dmp = options_.dmp;
-    link = std::make_unique<UpstreamLink>(
-        ClientDocument(document, std::move(client_options)));
-    link->client.SetText(doc.text);
+  Result<UpstreamLink*> found = FindLink(link_id, document);
+  if (!found.ok()) return found.status();
+  UpstreamLink* link = *found;
+  if (link == nullptr) {
+    // Never linked: join with this server's text (the upstream answers
+    // with its own if it has the document).
+    auto fresh = std::make_unique<UpstreamLink>(
+        ClientDocument(document, LinkOptions(options_)));
+    fresh->client.SetText(doc.text);
+    link = fresh.get();
+    upstream_[{link_id, document}] = std::move(fresh);
   } else {
     // What this server's clients wrote since the link last looked, as an
     // exact local edit of the link's text.
@@ -668,18 +707,29 @@ Result<Message> Server::MakeUpstreamRequest(const std::string& link_id,
   Message request;
   request.documents.push_back(link->client.MakeRequest());
   request.documents.back().client_id = link_id;
+  // The edits and n the request carries are durable before it leaves: a
+  // restarted server that numbered a new edit at a version the upstream
+  // already applied would see it skipped there as a duplicate.
+  WriteBatch batch;
+  batch.links.push_back(SavedLink(link_id, *link));
+  if (Status s = store_.Commit(std::move(batch)); !s.ok()) {
+    // Nothing is sent; the link is reloaded as stored on next use.
+    upstream_.erase({link_id, document});
+    return s.WithContext("store");
+  }
   return request;
 }
 
 Status Server::HandleUpstreamReply(const std::string& link_id,
                                    const DocumentBlock& reply) {
   changed_documents_.clear();
-  auto it = upstream_.find({link_id, reply.document});
-  if (it == upstream_.end()) {
+  Result<UpstreamLink*> found = FindLink(link_id, reply.document);
+  if (!found.ok()) return found.status();
+  if (*found == nullptr) {
     return Status::NotFound("no upstream link '" + link_id +
                             "' for document '" + reply.document + "'");
   }
-  UpstreamLink& link = *it->second;
+  UpstreamLink& link = **found;
   bool created = false;
   Result<DocumentState*> doc_or = GetDocument(reply.document, &created);
   if (!doc_or.ok()) return doc_or.status().WithContext("store");
@@ -693,39 +743,44 @@ Status Server::HandleUpstreamReply(const std::string& link_id,
   for (const ChangeSet& change : effects->text_changes) {
     incoming = ChangeSet::Compose(incoming, change);
   }
-  if (incoming.IsIdentity()) return Status::Ok();
-
-  std::optional<ChangeSet> to_doc = doc.ToCurrent(link.anchor);
-  if (!to_doc) {
-    ++stats_.diffed_merges;
-    to_doc = internal::DiffChange(before.client.text(), doc.text, options_.dmp);
-  }
-  if (to_doc->IsIdentity()) {
-    stats_.exact_hunks += internal::CountHunks(incoming);
-    doc.Record(incoming, link.client.text(), options_.history_limit);
-    link.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
-  } else {
-    internal::MergeResult merged = internal::Merge(
-        before.client.text(), *to_doc, incoming, doc.text,
-        internal::Priority::kIncoming, options_.dmp);
-    stats_.exact_hunks += merged.exact_hunks;
-    stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
-    if (!merged.applied.IsIdentity()) {
-      doc.Record(std::move(merged.applied), std::move(merged.text),
-                 options_.history_limit);
-    }
-    link.anchor = {std::move(merged.to_text), doc.revision};
-  }
   WriteBatch batch;
-  doc.Save(batch);
+  const bool document_changed = !incoming.IsIdentity();
+  if (document_changed) {
+    std::optional<ChangeSet> to_doc = doc.ToCurrent(link.anchor);
+    if (!to_doc) {
+      ++stats_.diffed_merges;
+      to_doc =
+          internal::DiffChange(before.client.text(), doc.text, options_.dmp);
+    }
+    if (to_doc->IsIdentity()) {
+      stats_.exact_hunks += internal::CountHunks(incoming);
+      doc.Record(incoming, link.client.text(), options_.history_limit);
+      link.anchor = {ChangeSet::Identity(doc.text.size16()), doc.revision};
+    } else {
+      internal::MergeResult merged =
+          internal::Merge(before.client.text(), *to_doc, incoming, doc.text,
+                          internal::Priority::kIncoming, options_.dmp);
+      stats_.exact_hunks += merged.exact_hunks;
+      stats_.dropped_hunks += static_cast<int64_t>(merged.dropped_hunks.size());
+      if (!merged.applied.IsIdentity()) {
+        doc.Record(std::move(merged.applied), std::move(merged.text),
+                   options_.history_limit);
+      }
+      link.anchor = {std::move(merged.to_text), doc.revision};
+    }
+    doc.Save(batch);
+  }
+  // The link with the document it was merged into, in one batch: a restart
+  // never finds the document ahead of the link's shadow or behind it.
+  batch.links.push_back(SavedLink(link_id, link));
   if (Status s = store_.Commit(std::move(batch)); !s.ok()) {
     // Nothing is durable: the document is reloaded as stored, and the link
     // is as before the reply, which the upstream then takes for lost.
-    documents_.erase(reply.document);
+    if (document_changed) documents_.erase(reply.document);
     link = before;
     return s.WithContext("store");
   }
-  changed_documents_.push_back(reply.document);
+  if (document_changed) changed_documents_.push_back(reply.document);
   return Status::Ok();
 }
 

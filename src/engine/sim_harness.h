@@ -172,6 +172,10 @@ class FlakyStore final : public Store {
       const std::string& document, int64_t from_revision) override {
     return inner_.LoadChanges(document, from_revision);
   }
+  Result<std::optional<LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) override {
+    return inner_.LoadLink(link_id, document);
+  }
   Status Commit(WriteBatch batch) override {
     if (fail_next_) {
       fail_next_ = false;

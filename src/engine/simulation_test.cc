@@ -264,11 +264,14 @@ TEST(Simulation, RandomEditsOverAFaultyNetworkConverge) {
 // HandleUpstreamReply): B's link is one more client of A whose text is B's
 // document. Every message — clients to their server, the link to A, pushes —
 // crosses the same faulty network (loss, duplicates, delays and reordering,
-// late copies, disconnects of clients and of the link), and both stores
-// sometimes refuse a commit. Both servers' invariants (the link's included)
-// are checked after every step. After the network heals, every client of
-// both servers, both documents and the link must agree within
-// kMaxLinkedRounds rounds.
+// late copies, disconnects of clients and of the link), both stores
+// sometimes refuse a commit, and in half the seeds B restarts now and then (a
+// new Server over its store; the link's request in flight is forgotten).
+// Both servers' invariants (the link's included) are checked after every
+// step. After the network heals, every client of both servers, both
+// documents and the link must agree within kMaxLinkedRounds rounds; with a
+// single writer (a client of B), both documents must be exactly what it
+// typed, so a restart that lost an edit B had acknowledged fails the seed.
 constexpr uint64_t kDefaultLinkedSeeds = 1500;
 constexpr int kMaxLinkedRounds = 4;
 
@@ -278,8 +281,11 @@ class LinkedSimulation {
   static constexpr int kDownstream = 1;
 
   LinkedSimulation(uint64_t seed, int clients_a, int clients_b,
-                   sim::Faults faults, bool pushes)
-      : rng_(seed), faults_(faults), pushes_(pushes),
+                   sim::Faults faults, bool pushes, double restart_rate)
+      : rng_(seed),
+        faults_(faults),
+        pushes_(pushes),
+        restart_rate_(restart_rate),
         verbosity_(sim::Verbosity()) {
     for (int k = 0; k < 2; ++k) {
       servers_.push_back(
@@ -314,11 +320,13 @@ class LinkedSimulation {
   Server& server(int k) { return *servers_[k]; }
   void set_faults(const sim::Faults& f) { faults_ = f; }
   void RequestSync(int i) { endpoints_[i].wants_sync = true; }
+  int64_t restarts() const { return restarts_; }
 
   void Tick() {
     if (failure_) return;
     ++now_;
     for (ManualClock& c : clocks_) c.Advance(std::chrono::milliseconds(1000));
+    if (restart_rate_ > 0 && rng_.Chance(restart_rate_)) RestartDownstream();
     while (!in_flight_.empty() && in_flight_.top().deliver_at <= now_ &&
            !failure_) {
       Packet p = in_flight_.top();
@@ -356,6 +364,7 @@ class LinkedSimulation {
 
   void Heal() {
     faults_ = sim::Faults::None();
+    restart_rate_ = 0;
     for (Endpoint& e : endpoints_) e.offline_until = 0;
   }
 
@@ -443,6 +452,18 @@ class LinkedSimulation {
     }
   };
 
+  // B's process ends and starts again: all it keeps is its store. Its
+  // clients' requests in flight still reach the new process; the link's
+  // reply, if one comes, is to a request the new process never sent.
+  void RestartDownstream() {
+    ++restarts_;
+    Log("restart of server B");
+    servers_[kDownstream] = std::make_unique<Server>(
+        stores_[kDownstream], clocks_[kDownstream], ServerOptions());
+    endpoints_[link()].awaiting = false;
+    CheckServers("a restart of B");
+  }
+
   void Fail(std::string what) {
     if (!failure_) failure_ = "t=" + std::to_string(now_) + ": " + what;
   }
@@ -492,11 +513,23 @@ class LinkedSimulation {
       request.documents.push_back(e.doc->MakeRequest());
       request.documents.back().client_id = e.id;
     } else {
+      // The link's state is committed before its request leaves; a failed
+      // commit sends nothing, and the link tries again at its next poll.
+      if (faults_.store_failure > 0 && rng_.Chance(faults_.store_failure)) {
+        ++stats_.store_failures;
+        stores_[kDownstream].FailNextCommit();
+      }
       Result<Message> up =
           servers_[kDownstream]->MakeUpstreamRequest(e.id, kDocument);
-      if (!up.ok()) return Fail("link request: " + up.status().ToString());
-      request = std::move(*up);
       CheckServers("a link request");
+      if (!up.ok()) {
+        if (up.status().message().find("store") == std::string::npos) {
+          return Fail("link request: " + up.status().ToString());
+        }
+        e.last_sync = now_;
+        return;
+      }
+      request = std::move(*up);
     }
     Result<std::string> wire = EncodeMessage(request);
     if (!wire.ok()) return Fail("encode request: " + wire.status().ToString());
@@ -598,6 +631,8 @@ class LinkedSimulation {
   sim::Rng rng_;
   sim::Faults faults_;
   bool pushes_ = false;
+  double restart_rate_ = 0;  // Chance per tick that B restarts.
+  int64_t restarts_ = 0;
   int verbosity_ = 0;
   sim::FlakyStore stores_[2];
   ManualClock clocks_[2];
@@ -615,6 +650,7 @@ class LinkedSimulation {
 struct LinkedResult {
   std::optional<std::string> failure;
   int rounds = 0;
+  int64_t restarts = 0;
   Server::Stats upstream;
   Server::Stats downstream;
   sim::NetStats net;
@@ -628,16 +664,41 @@ LinkedResult RunLinkedSeed(uint64_t seed) {
   const bool pushes = config.Chance(0.5);
   const int64_t edit_ticks = config.Between(20, 120);
   const double edit_rate = 0.05 * static_cast<double>(config.Between(1, 8));
+  // Drawn after the rest, so that the other draws of a seed stay as they
+  // were before restarts were simulated.
+  const double restart_rate =
+      config.Chance(0.5) ? 0.01 * static_cast<double>(config.Between(1, 3)) : 0;
+  const bool single_writer = config.Chance(0.3);
   std::ostringstream describe;
   describe << "seed " << seed << " (replay: DIFFSYNC_SEED=" << seed
            << "): clients A=" << clients_a << " B=" << clients_b
            << " pushes=" << pushes << " edit_ticks=" << edit_ticks
-           << " edit_rate=" << edit_rate << " " << faults;
+           << " edit_rate=" << edit_rate << " restart_rate=" << restart_rate
+           << " single_writer=" << single_writer << " " << faults;
 
-  LinkedSimulation s(seed, clients_a, clients_b, faults, pushes);
+  LinkedSimulation s(seed, clients_a, clients_b, faults, pushes, restart_rate);
   LinkedResult result;
+  // The single writer is B's first client. It shares its text with everyone
+  // over a perfect network first: what a client typed before joining an
+  // existing document is not an edit of that document.
+  const int writer = clients_a;
+  Text typed;
+  if (single_writer) {
+    s.set_faults(sim::Faults::None());
+    if (Status st = s.doc(writer)->Replace(0, 0, "Hello, world.\n"); !st.ok()) {
+      result.failure = describe.str() + ": Replace: " + st.ToString();
+      return result;
+    }
+    typed = s.doc(writer)->text();
+    if (s.SyncUntilConverged(kMaxLinkedRounds) < 0) {
+      result.failure = describe.str() + ": no join over a perfect network";
+      return result;
+    }
+    s.set_faults(faults);
+  }
   for (int64_t t = 0; t < edit_ticks && !s.failure(); ++t) {
     for (int i = 0; i < s.link(); ++i) {
+      if (single_writer && i != writer) continue;
       if (!s.rng().Chance(edit_rate)) continue;
       ClientDocument& doc = *s.doc(i);
       const RandomEdit e = MakeRandomEdit(s.rng(), doc.text());
@@ -645,12 +706,14 @@ LinkedResult RunLinkedSeed(uint64_t seed) {
         result.failure = describe.str() + ": Replace: " + st.ToString();
         return result;
       }
+      if (single_writer) typed = typed.Replace(e.pos, e.length, e.insert);
       if (s.rng().Chance(0.3)) s.RequestSync(i);
     }
     s.Tick();
   }
   s.Heal();
   result.rounds = s.SyncUntilConverged(kMaxLinkedRounds);
+  result.restarts = s.restarts();
   result.upstream = s.server(LinkedSimulation::kUpstream).stats();
   result.downstream = s.server(LinkedSimulation::kDownstream).stats();
   result.net = s.stats();
@@ -660,6 +723,12 @@ LinkedResult RunLinkedSeed(uint64_t seed) {
     result.failure = describe.str() + ":\nnot converged within " +
                      std::to_string(kMaxLinkedRounds) +
                      " rounds after the network healed:" + s.Texts();
+  } else if (single_writer && !(s.server(LinkedSimulation::kUpstream)
+                                    .DocumentText(LinkedSimulation::kDocument)
+                                    .value_or(Text()) == typed)) {
+    result.failure = describe.str() +
+                     ":\nthe single writer lost edits: it typed \"" +
+                     typed.ToString() + "\";" + s.Texts();
   }
   return result;
 }
@@ -673,8 +742,10 @@ TEST(Simulation, TwoServersLinkedServerToServerConverge) {
   sim::NetStats net;
   int failures = 0;
   int max_rounds = 0;
+  int64_t restarts = 0;
   for (const uint64_t seed : seeds) {
     const LinkedResult r = RunLinkedSeed(seed);
+    restarts += r.restarts;
     sim::Accumulate(upstream, r.upstream);
     sim::Accumulate(downstream, r.downstream);
     net += r.net;
@@ -683,6 +754,7 @@ TEST(Simulation, TwoServersLinkedServerToServerConverge) {
   }
   std::cout << "linked servers: " << seeds.size() << " seeds, " << failures
             << " failed; most rounds to converge " << max_rounds
+            << "; restarts of B " << restarts
             << "\n  upstream: " << sim::Format(upstream)
             << "\n  downstream: " << sim::Format(downstream)
             << "\n  network: " << net << "\n";

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "diffsync/engine/client.h"
 #include "diffsync/engine/server.h"
 
@@ -484,6 +486,105 @@ TEST(SyncTest, ServerToServerCarriesEditsBothWaysThroughLostMessages) {
   stray.document = "other";
   EXPECT_EQ(b.server().HandleUpstreamReply("b", stray).code(),
             StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace diffsync::engine
+
+namespace diffsync::engine {
+namespace {
+
+// Server to server across restarts of the downstream: B is destroyed and
+// made again over its store at each point of the link's cycle (after the
+// request is made and before its reply, with the request lost, with the
+// reply lost, after the reply), while the clients of both servers keep
+// editing. The link's state is stored before its request leaves, so every
+// edit either side acknowledged ends in both documents, exactly once.
+TEST(SyncTest, ServerToServerLosesNoEditWhenTheDownstreamRestarts) {
+  Loop a;
+  MemoryStore b_store;
+  ManualClock b_clock;
+  auto b = std::make_unique<Server>(b_store, b_clock);
+  auto restart_b = [&] { b = std::make_unique<Server>(b_store, b_clock); };
+  ClientDocument alice("notes");  // On A.
+  ClientDocument bob("notes");    // On B.
+  auto check = [&]() -> Status {
+    if (Status s = a.server().CheckInvariants(); !s.ok()) return s;
+    return b->CheckInvariants();
+  };
+  auto deliver = [&](const Message& up) -> Status {
+    Result<Message> down =
+        a.server().Handle(*DecodeMessage(*EncodeMessage(up)));
+    if (!down.ok()) return down.status();
+    if (Status s = b->HandleUpstreamReply("b", down->documents.at(0));
+        !s.ok()) {
+      return s;
+    }
+    return check();
+  };
+  auto link = [&]() -> Status {
+    Result<Message> up = b->MakeUpstreamRequest("b", "notes");
+    if (!up.ok()) return up.status();
+    return deliver(*up);
+  };
+  ASSERT_TRUE(alice.Replace(0, 0, "Hello world").ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  ASSERT_TRUE(link().ok());
+  Cycle(*b, "bob", bob);
+  ASSERT_EQ(bob.text().ToString(), "Hello world");
+
+  // Restarted after the request was made; its reply reaches the new server.
+  ASSERT_TRUE(bob.Replace(bob.text().size16(), 0, " b1").ok());
+  Cycle(*b, "bob", bob);
+  ASSERT_TRUE(alice.Replace(0, 0, "a1 ").ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  Result<Message> up = b->MakeUpstreamRequest("b", "notes");
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  restart_b();
+  ASSERT_TRUE(deliver(*up).ok());
+
+  // Restarted with the request lost: the new server resends the stack.
+  ASSERT_TRUE(bob.Replace(bob.text().size16(), 0, " b2").ok());
+  Cycle(*b, "bob", bob);
+  ASSERT_TRUE(b->MakeUpstreamRequest("b", "notes").ok());
+  restart_b();
+  ASSERT_TRUE(link().ok());
+
+  // Restarted with the reply lost: A applied the edit, and bob's next one,
+  // made before the link's next cycle, must not be numbered at its version.
+  ASSERT_TRUE(bob.Replace(bob.text().size16(), 0, " b3").ok());
+  Cycle(*b, "bob", bob);
+  up = b->MakeUpstreamRequest("b", "notes");
+  ASSERT_TRUE(up.ok());
+  ASSERT_TRUE(a.server().Handle(*up).ok());
+  restart_b();
+  Cycle(*b, "bob", bob);
+  ASSERT_TRUE(bob.Replace(bob.text().size16(), 0, " b4").ok());
+  Cycle(*b, "bob", bob);
+  ASSERT_TRUE(alice.Replace(0, 0, "a2 ").ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  ASSERT_TRUE(link().ok());
+
+  // Restarted after a whole cycle.
+  ASSERT_TRUE(bob.Replace(bob.text().size16(), 0, " b5").ok());
+  Cycle(*b, "bob", bob);
+  ASSERT_TRUE(link().ok());
+  restart_b();
+  ASSERT_TRUE(link().ok());
+  ASSERT_TRUE(a.Sync("alice", alice).ok());
+  Cycle(*b, "bob", bob);
+
+  const std::string want = "a2 a1 Hello world b1 b2 b3 b4 b5";
+  EXPECT_EQ(alice.text().ToString(), want);
+  EXPECT_EQ(bob.text().ToString(), want);
+  EXPECT_EQ(a.server().DocumentText("notes")->ToString(), want);
+  EXPECT_EQ(b->DocumentText("notes")->ToString(), want);
+  EXPECT_TRUE(b->UpstreamInSync("b", "notes"));
+  EXPECT_TRUE(check().ok());
+  EXPECT_EQ(a.server().stats().resyncs, 0);
+  EXPECT_EQ(a.server().stats().dropped_hunks, 0);
+  EXPECT_EQ(b->stats().dropped_hunks, 0);
+  EXPECT_EQ(b->stats().diffed_merges, 0);
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ engine::WriteBatch GroupCommitStore::MergeForCommit(const Queue& queue) {
   std::map<std::string_view, const engine::DocumentRecord*> documents;
   std::map<ViewKey, const engine::ViewRecord*> views;
   std::map<ChangeKey, const engine::ChangeRecord*> changes;
+  std::map<ViewKey, const engine::LinkRecord*> links;  // link id, document
   std::map<std::string_view, int64_t> trims;  // document -> first kept
   // Deleted documents, kept even if re-created later: the store must drop
   // their old changes first.
@@ -65,6 +66,8 @@ engine::WriteBatch GroupCommitStore::MergeForCommit(const Queue& queue) {
     for (const auto& d : batch.documents) documents[d.name] = &d;
     for (const auto& v : batch.views) views[{v.client_id, v.document}] = &v;
     for (const auto& c : batch.changes) changes[{c.document, c.revision}] = &c;
+    for (const auto& l : batch.links)
+      links[{l.link_id, l.client.document}] = &l;
     for (const auto& [name, first_kept] : batch.trimmed_changes) {
       int64_t& trim = trims[name];
       trim = std::max(trim, first_kept);
@@ -96,6 +99,8 @@ engine::WriteBatch GroupCommitStore::MergeForCommit(const Queue& queue) {
   for (const auto& [name, first_kept] : trims) {
     out.trimmed_changes.emplace_back(name, first_kept);
   }
+  out.links.reserve(links.size());
+  for (const auto& [key, record] : links) out.links.push_back(*record);
   return out;
 }
 
@@ -174,6 +179,19 @@ Result<std::vector<engine::ChangeRecord>> GroupCommitStore::LoadChanges(
   std::vector<engine::ChangeRecord> out;
   for (auto& [revision, c] : merged) out.push_back(std::move(c));
   return out;
+}
+
+Result<std::optional<engine::LinkRecord>> GroupCommitStore::LoadLink(
+    const std::string& link_id, const std::string& document) {
+  for (auto it = overlay_.rbegin(); it != overlay_.rend(); ++it) {
+    const engine::WriteBatch& batch = (*it)->batch;
+    for (auto l = batch.links.rbegin(); l != batch.links.rend(); ++l) {
+      if (l->link_id == link_id && l->client.document == document) {
+        return std::optional<engine::LinkRecord>(*l);
+      }
+    }
+  }
+  return durable_.LoadLink(link_id, document);
 }
 
 Status GroupCommitStore::Commit(engine::WriteBatch batch) {

@@ -69,6 +69,8 @@ class GroupCommitStore final : public engine::Store {
       const std::string& client_id, const std::string& document) override;
   Result<std::vector<engine::ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
+  Result<std::optional<engine::LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) override;
   // Stages the batch; always OK.
   Status Commit(engine::WriteBatch batch) override;
 

@@ -79,6 +79,11 @@ class GatedStore final : public engine::Store {
     std::lock_guard lock(mu_);
     return store_.LoadChanges(document, from_revision);
   }
+  Result<std::optional<engine::LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) override {
+    std::lock_guard lock(mu_);
+    return store_.LoadLink(link_id, document);
+  }
   Status Commit(engine::WriteBatch batch) override {
     std::unique_lock lock(mu_);
     ++entered_;

@@ -71,6 +71,12 @@ Result<std::vector<engine::ChangeRecord>> FaultInjectionStore::LoadChanges(
   return inner_.LoadChanges(document, from_revision);
 }
 
+Result<std::optional<engine::LinkRecord>> FaultInjectionStore::LoadLink(
+    const std::string& link_id, const std::string& document) {
+  if (std::optional<Status> fault = NextLoadFault()) return *fault;
+  return inner_.LoadLink(link_id, document);
+}
+
 Status FaultInjectionStore::Commit(engine::WriteBatch batch) {
   if (std::optional<Status> fault = NextCommitFault()) return *fault;
   return inner_.Commit(std::move(batch));

@@ -12,8 +12,8 @@
 //   This is the process dying before the commit was durable: whoever held
 //   state in memory (the engine::Server) must be discarded and a new one made
 //   over the store after Restart(), as after a real restart.
-// - FailNthLoad: one load (LoadDocument, LoadView or LoadChanges) fails with
-//   kIoError.
+// - FailNthLoad: one load (LoadDocument, LoadView, LoadChanges or LoadLink)
+//   fails with kIoError.
 //
 // Thread safety: thread-safe if the wrapped store is; the fault state has its
 // own mutex, which is not held while the wrapped store runs.
@@ -49,6 +49,8 @@ class FaultInjectionStore final : public engine::Store {
       const std::string& client_id, const std::string& document) override;
   Result<std::vector<engine::ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
+  Result<std::optional<engine::LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) override;
   Status Commit(engine::WriteBatch batch) override;
 
   void FailNthCommit(int64_t n, Status status = Status::Unavailable(
@@ -67,7 +69,7 @@ class FaultInjectionStore final : public engine::Store {
     int64_t commits = 0;            // Calls of Commit.
     int64_t forwarded_commits = 0;  // Passed on (and their result returned).
     int64_t failed_commits = 0;     // Injected failures, crashes included.
-    int64_t loads = 0;              // Of documents, views and changes.
+    int64_t loads = 0;              // Of documents, views, changes and links.
     int64_t failed_loads = 0;
   };
   Counters counters() const;

@@ -17,6 +17,8 @@ namespace {
 using engine::AnchorRecord;
 using engine::ChangeRecord;
 using engine::DocumentRecord;
+using engine::Edit;
+using engine::LinkRecord;
 using engine::PendingConflict;
 using engine::StackedEdit;
 using engine::Text;
@@ -84,6 +86,30 @@ CREATE TABLE changes (
     R"sql(
 DROP INDEX views_by_last_seen;
 )sql",
+    // Version 4: the client half of each link to an upstream server, so that
+    // a restarted downstream server resends what it sent instead of joining
+    // again. A version-3 file has no links: its server joins afresh, as it
+    // would have.
+    R"sql(
+CREATE TABLE links (
+  link_id TEXT NOT NULL,
+  document TEXT NOT NULL,
+  text TEXT NOT NULL,
+  shadow TEXT,
+  confirmed TEXT,
+  client_version INTEGER NOT NULL CHECK (client_version >= 0),
+  server_version INTEGER NOT NULL CHECK (server_version >= 0),
+  delta_ok INTEGER NOT NULL CHECK (delta_ok IN (0, 1)),
+  joined INTEGER NOT NULL CHECK (joined IN (0, 1)),
+  rebase INTEGER NOT NULL CHECK (rebase IN (0, 1)),
+  local_delta TEXT,
+  edit_stack BLOB NOT NULL,
+  anchor_revision INTEGER CHECK (anchor_revision >= 0),
+  anchor_delta TEXT
+    CHECK ((anchor_delta IS NULL) = (anchor_revision IS NULL)),
+  PRIMARY KEY (link_id, document)
+) STRICT;
+)sql",
 };
 
 // The statements a connection prepares once and reuses.
@@ -97,10 +123,12 @@ enum class Sql : size_t {
   kUpsertView,
   kUpsertChange,
   kTrimChanges,
+  kUpsertLink,
   kDeleteIdleViews,
   kLoadDocument,
   kLoadView,
   kLoadChanges,
+  kLoadLink,
   kListDocuments,
   kCounts,
   kEnd,
@@ -140,6 +168,10 @@ constexpr std::array<const char*, static_cast<size_t>(Sql::kEnd)> kSql = {
     "ON CONFLICT (document, revision) DO UPDATE SET "
     "base_length = excluded.base_length, delta = excluded.delta",
     "DELETE FROM changes WHERE document = ?1 AND revision < ?2",
+    "INSERT OR REPLACE INTO links (link_id, document, text, shadow, "
+    "confirmed, client_version, server_version, delta_ok, joined, rebase, "
+    "local_delta, edit_stack, anchor_revision, anchor_delta) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     "DELETE FROM views WHERE last_seen_millis < ?1",
     "SELECT text, revision FROM documents WHERE name = ?1",
     "SELECT shadow, client_version, server_version, backup_shadow, "
@@ -149,6 +181,9 @@ constexpr std::array<const char*, static_cast<size_t>(Sql::kEnd)> kSql = {
     "FROM views WHERE client_id = ?1 AND document = ?2",
     "SELECT revision, base_length, delta FROM changes "
     "WHERE document = ?1 AND revision >= ?2 ORDER BY revision",
+    "SELECT text, shadow, confirmed, client_version, server_version, "
+    "delta_ok, joined, rebase, local_delta, edit_stack, anchor_revision, "
+    "anchor_delta FROM links WHERE link_id = ?1 AND document = ?2",
     "SELECT name FROM documents ORDER BY name",
     // One statement reads one snapshot, so the counts agree.
     "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM views), "
@@ -160,10 +195,11 @@ constexpr std::initializer_list<Sql> kWriterSql = {
     Sql::kDeleteDocument, Sql::kDeleteDocumentChanges,
     Sql::kDeleteView,     Sql::kUpsertDocument,
     Sql::kUpsertView,     Sql::kUpsertChange,
-    Sql::kTrimChanges,    Sql::kDeleteIdleViews};
+    Sql::kTrimChanges,    Sql::kUpsertLink,
+    Sql::kDeleteIdleViews};
 constexpr std::initializer_list<Sql> kReaderSql = {
-    Sql::kLoadDocument, Sql::kLoadView, Sql::kLoadChanges, Sql::kListDocuments,
-    Sql::kCounts};
+    Sql::kLoadDocument, Sql::kLoadView,      Sql::kLoadChanges,
+    Sql::kLoadLink,     Sql::kListDocuments, Sql::kCounts};
 
 StatusCode CodeOf(int rc) {
   switch (rc & 0xff) {
@@ -197,6 +233,11 @@ std::string DocumentName(std::string_view name) {
 std::string ViewName(std::string_view client_id, std::string_view document) {
   return "view (\"" + std::string(client_id) + "\", \"" +
          std::string(document) + "\")";
+}
+
+std::string LinkName(std::string_view link_id, std::string_view document) {
+  return "link (\"" + std::string(link_id) + "\", \"" + std::string(document) +
+         "\")";
 }
 
 std::string ChangeName(std::string_view document, int64_t revision) {
@@ -234,6 +275,26 @@ std::string EncodeEditStack(const std::vector<StackedEdit>& stack) {
     out += e.kind;
     PutInt(e.version, out);
     PutString(e.data, out);
+  }
+  return out;
+}
+
+// A link's unacknowledged edits, as its client sends them: kind (MobWrite's
+// letter), version, data, and the shadow's checksum or -1 for none.
+char LinkEditKind(const Edit& e) {
+  if (e.kind == Edit::Kind::kRaw) return e.overwrite ? 'R' : 'r';
+  return e.overwrite ? 'D' : 'd';
+}
+
+std::string EncodeLinkEdits(const std::vector<Edit>& stack) {
+  std::string out;
+  if (stack.empty()) return out;
+  PutVarint(stack.size(), out);
+  for (const Edit& e : stack) {
+    out += LinkEditKind(e);
+    PutInt(e.version, out);
+    PutString(e.data, out);
+    PutInt(e.checksum ? static_cast<int64_t>(*e.checksum) : -1, out);
   }
   return out;
 }
@@ -353,6 +414,41 @@ Result<std::vector<StackedEdit>> DecodeEditStack(std::string_view blob) {
     }
     if (Status s = in.Int(&e.version, item + " version"); !s.ok()) return s;
     if (Status s = in.String(&e.data, item + " data"); !s.ok()) return s;
+  }
+  if (Status s = in.End(); !s.ok()) return s;
+  return stack;
+}
+
+Result<std::vector<Edit>> DecodeLinkEdits(std::string_view blob) {
+  std::vector<Edit> stack;
+  if (blob.empty()) return stack;
+  BlobReader in(blob);
+  uint64_t count = 0;
+  // Smallest edit: kind, version, empty data, no checksum.
+  if (Status s = in.Count(&count, 4); !s.ok()) return s;
+  stack.resize(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    Edit& e = stack[i];
+    const std::string item = "edit " + std::to_string(i);
+    char kind = 0;
+    if (Status s = in.Byte(&kind, item + " kind"); !s.ok()) return s;
+    if (kind != 'd' && kind != 'D' && kind != 'r' && kind != 'R') {
+      return Status::Corruption(item + " kind: byte " +
+                                std::to_string(static_cast<uint8_t>(kind)) +
+                                " is not d, D, r or R");
+    }
+    e.kind = kind == 'r' || kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
+    e.overwrite = kind == 'D' || kind == 'R';
+    if (Status s = in.Int(&e.version, item + " version"); !s.ok()) return s;
+    if (Status s = in.String(&e.data, item + " data"); !s.ok()) return s;
+    int64_t checksum = 0;
+    if (Status s = in.Int(&checksum, item + " checksum"); !s.ok()) return s;
+    if (checksum < -1 || checksum > int64_t{UINT32_MAX}) {
+      return Status::Corruption(item +
+                                " checksum: " + std::to_string(checksum) +
+                                " is not a CRC-32 or -1");
+    }
+    if (checksum >= 0) e.checksum = static_cast<uint32_t>(checksum);
   }
   if (Status s = in.End(); !s.ok()) return s;
   return stack;
@@ -742,6 +838,36 @@ Status SqliteStore::Connection::Write(const WriteBatch& batch) {
       return s;
     }
   }
+  for (const LinkRecord& l : batch.links) {
+    const engine::ClientState& c = l.client;
+    const std::string stack = EncodeLinkEdits(c.edit_stack);
+    Query q(Statement(Sql::kUpsertLink));
+    q.Text(l.link_id).Text(c.document).Text(c.text);
+    // In step, the three texts are one: NULL stores it once.
+    if (c.shadow == c.text) {
+      q.Null();
+    } else {
+      q.Text(c.shadow);
+    }
+    if (c.confirmed == c.shadow) {
+      q.Null();
+    } else {
+      q.Text(c.confirmed);
+    }
+    q.Int(c.client_version).Int(c.server_version);
+    q.Int(c.delta_ok ? 1 : 0).Int(c.joined ? 1 : 0).Int(c.rebase ? 1 : 0);
+    if (c.local_delta) {
+      q.Text(*c.local_delta);
+    } else {
+      q.Null();
+    }
+    q.Blob(stack);
+    BindAnchor(l.anchor, q);
+    if (Status s = Run(q, "write " + LinkName(l.link_id, c.document));
+        !s.ok()) {
+      return s;
+    }
+  }
   return Status::Ok();
 }
 
@@ -948,6 +1074,60 @@ Result<std::vector<ChangeRecord>> SqliteStore::LoadChanges(
     return reader_->Error(rc, "load the changes of " + DocumentName(document));
   }
   return changes;
+}
+
+Result<std::optional<LinkRecord>> SqliteStore::LoadLink(
+    const std::string& link_id, const std::string& document) {
+  std::lock_guard lock(read_mu_);
+  Query q(reader_->Statement(Sql::kLoadLink));
+  q.Text(link_id).Text(document);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return std::optional<LinkRecord>();
+  if (rc != SQLITE_ROW) {
+    return reader_->Error(rc, "load " + LinkName(link_id, document));
+  }
+  const std::string row = path_ + ": " + LinkName(link_id, document);
+  LinkRecord l;
+  l.link_id = link_id;
+  engine::ClientState& c = l.client;
+  c.document = document;
+  Result<std::string> text = ReadString(q, 0, row, "text");
+  if (!text.ok()) return text.status();
+  c.text = std::move(*text);
+  if (q.IsNull(1)) {
+    c.shadow = c.text;
+  } else {
+    Result<std::string> shadow = ReadString(q, 1, row, "shadow");
+    if (!shadow.ok()) return shadow.status();
+    c.shadow = std::move(*shadow);
+  }
+  if (q.IsNull(2)) {
+    c.confirmed = c.shadow;
+  } else {
+    Result<std::string> confirmed = ReadString(q, 2, row, "confirmed");
+    if (!confirmed.ok()) return confirmed.status();
+    c.confirmed = std::move(*confirmed);
+  }
+  c.client_version = q.ColumnInt(3);
+  c.server_version = q.ColumnInt(4);
+  c.delta_ok = q.ColumnInt(5) != 0;
+  c.joined = q.ColumnInt(6) != 0;
+  c.rebase = q.ColumnInt(7) != 0;
+  if (!q.IsNull(8)) {
+    Result<std::string> delta = ReadString(q, 8, row, "local_delta");
+    if (!delta.ok()) return delta.status();
+    c.local_delta = std::move(*delta);
+  }
+  Result<std::vector<Edit>> stack = DecodeLinkEdits(q.ColumnBlob(9));
+  if (!stack.ok()) {
+    return Status::Corruption(row +
+                              ": edit_stack: " + stack.status().message());
+  }
+  c.edit_stack = std::move(*stack);
+  Result<AnchorRecord> anchor = ReadAnchor(q, 10, row, "anchor_delta");
+  if (!anchor.ok()) return anchor.status();
+  l.anchor = std::move(*anchor);
+  return std::optional<LinkRecord>(std::move(l));
 }
 
 Status SqliteStore::Commit(WriteBatch batch) {

@@ -748,6 +748,121 @@ TEST(SqliteStoreMigration, AVersion1FileIsUpgradedAndKeepsItsData) {
   EXPECT_THAT(SchemaOf(path), Not(HasSubstr("views_by_last_seen")));
 }
 
+// A link's record with every field set: texts that differ, a local delta,
+// an edit of each kind with and without a checksum, a known anchor.
+engine::LinkRecord FullLink() {
+  engine::LinkRecord l;
+  l.link_id = "link-b 🔗";
+  engine::ClientState& c = l.client;
+  c.document = "笔记/notes";
+  c.text = "Hello 世界 🎉!";
+  c.shadow = "Hello 世界";
+  c.confirmed = "Hello";
+  c.client_version = 9;
+  c.server_version = 4;
+  c.delta_ok = true;
+  c.joined = true;
+  c.rebase = true;
+  c.local_delta = "=8\t+ %F0%9F%8E%89!";
+  engine::Edit raw;
+  raw.kind = engine::Edit::Kind::kRaw;
+  raw.version = 6;
+  raw.data = "raw 🎉\ntext";
+  engine::Edit raw_overwrite = raw;
+  raw_overwrite.overwrite = true;
+  raw_overwrite.version = 7;
+  raw_overwrite.checksum = 0;
+  engine::Edit delta;
+  delta.version = 7;
+  delta.data = "=5\t+ %E4%B8%96%E7%95%8C";
+  delta.checksum = 0xFFFFFFFFu;
+  engine::Edit overwrite = delta;
+  overwrite.overwrite = true;
+  overwrite.version = 8;
+  overwrite.checksum.reset();
+  c.edit_stack = {raw, raw_overwrite, delta, overwrite};
+  l.anchor = {41, "=8\t-3\t+x"};
+  return l;
+}
+
+TEST_F(SqliteStoreTest, LinksRoundTripAndSurviveReopen) {
+  engine::LinkRecord full = FullLink();
+  // In step: one text, nothing pending, the anchor unknown.
+  engine::LinkRecord plain;
+  plain.link_id = "b";
+  plain.client.document = "notes";
+  plain.client.text = plain.client.shadow = plain.client.confirmed = "";
+  WriteBatch batch;
+  batch.links = {full, plain};
+  CommitBatch(batch);
+  EXPECT_EQ(*store_->LoadLink(full.link_id, full.client.document), full);
+  EXPECT_EQ(*store_->LoadLink("b", "notes"), plain);
+  EXPECT_EQ(*store_->LoadLink("b", "other"), std::nullopt);
+  EXPECT_EQ(*store_->LoadLink("c", "notes"), std::nullopt);
+  EXPECT_EQ(RawQuery(path_,
+                     "SELECT count(*) FROM links WHERE shadow IS NULL "
+                     "AND confirmed IS NULL AND local_delta IS NULL"),
+            "1");
+
+  // A later record of the same key replaces the whole record.
+  plain.client.text = plain.client.shadow = plain.client.confirmed = "in step";
+  plain.client.server_version = 3;
+  plain.anchor = {2, "=7"};
+  batch.links = {plain};
+  CommitBatch(batch);
+  Reopen();
+  EXPECT_EQ(*store_->LoadLink(full.link_id, full.client.document), full);
+  EXPECT_EQ(*store_->LoadLink("b", "notes"), plain);
+  // The restored client is one ClientDocument accepts.
+  EXPECT_TRUE(
+      engine::ClientDocument::Restore((*store_->LoadLink("b", "notes"))->client)
+          .ok());
+
+  RawExec(path_, "UPDATE links SET edit_stack = x'0178' WHERE link_id = 'b'");
+  Result<std::optional<engine::LinkRecord>> bad =
+      store_->LoadLink("b", "notes");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("link (\"b\", \"notes\"): edit_stack: "));
+}
+
+TEST(SqliteStoreMigration, AVersion3FileIsUpgradedAndStoresLinks) {
+  TempDir dir;
+  const std::string path = dir.File("v3.db");
+  const std::string fresh = dir.File("new.db");
+  ASSERT_TRUE(SqliteStore::Open(fresh).ok());
+  // Version 3 is every step before the links table: a file of the current
+  // schema without it is exactly what a version-3 server left behind.
+  ASSERT_TRUE(SqliteStore::Open(path).ok());
+  RawExec(path,
+          "DROP TABLE links; PRAGMA user_version = 3;"
+          "INSERT INTO documents VALUES ('notes', 'kept', 3);"
+          "INSERT INTO views (client_id, document, shadow, client_version, "
+          "server_version, backup_shadow, backup_server_version, edit_stack, "
+          "pending_conflicts, last_seen_millis) VALUES ('alice', 'notes', "
+          "'kept', 1, 2, NULL, 2, x'', x'', 1700000000000);");
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), "4");
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(SchemaOf(path), SchemaOf(fresh));
+  EXPECT_EQ(*(*store)->LoadDocument("notes"),
+            (DocumentRecord{"notes", T("kept"), 3}));
+  EXPECT_EQ((*(*store)->LoadView("alice", "notes"))->server_version, 2);
+  // No link was stored before: the server joins afresh, as it did.
+  EXPECT_EQ(*(*store)->LoadLink("b", "notes"), std::nullopt);
+
+  WriteBatch batch;
+  batch.links = {FullLink()};
+  ASSERT_TRUE((*store)->Commit(batch).ok());
+  store->reset();
+  store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(*(*store)->LoadLink(FullLink().link_id, FullLink().client.document),
+            FullLink());
+}
+
 TEST(SqliteStoreMigration, AFailedMigrationLeavesTheFileAsItWas) {
   TempDir dir;
   const std::string path = dir.File("v1.db");

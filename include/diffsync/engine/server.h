@@ -105,14 +105,19 @@ class Server {
   // here meanwhile. The upstream's edits reached the root first, so where
   // both replaced the same text the upstream's wins (the local hunk is
   // counted in stats().dropped_hunks; the upstream reports the competing
-  // hunk of ours with a c: line, as for any client). The link lives in
-  // memory: after a restart it joins again and the upstream's text wins.
+  // hunk of ours with a c: line, as for any client). The link's half is
+  // stored (LinkRecord) and reloaded after a restart, so a restart loses
+  // none of the edits this server acknowledged to its clients.
   //
-  // MakeUpstreamRequest returns the request to send upstream; the transport
-  // sends it and gives the reply, or a push that came while no request was
-  // in flight (a push crossing a request is ignored, as by any client), to
-  // HandleUpstreamReply. A non-OK status from it means the store failed and
-  // nothing changed: as if the reply had been lost.
+  // MakeUpstreamRequest returns the request to send upstream, after the
+  // link's state it carries is committed (a non-OK status: the store failed,
+  // send nothing); with a store that stages commits (group commit), send it
+  // only once that commit is durable. The transport gives the reply, or a
+  // push that came while no request was in flight (a push crossing a
+  // request is ignored, as by any client), to HandleUpstreamReply, which
+  // commits the link with the document in one batch. A non-OK status from
+  // it means the store failed and nothing changed: as if the reply had been
+  // lost.
   Result<Message> MakeUpstreamRequest(const std::string& link_id,
                                       const std::string& document);
   Status HandleUpstreamReply(const std::string& link_id,
@@ -138,9 +143,10 @@ class Server {
       const std::function<bool(const std::string&, const std::string&)>&
           keep = nullptr);
 
-  // Forgets every loaded document and view, so that the next request reloads
-  // them from the store: what a server does when a commit it already built
-  // replies on failed (group commit), to fall back to what is durable.
+  // Forgets every loaded document, view and upstream link, so that the next
+  // request reloads them from the store: what a server does when a commit it
+  // already built replies on failed (group commit), to fall back to what is
+  // durable.
   void DropCache();
 
   // The current text of a document, if it exists.
@@ -176,6 +182,11 @@ class Server {
   void NormalizeLineBreaks(DocumentState& doc);
   // The view's record with its anchors, as stored.
   static ViewRecord SavedView(const ViewState& view);
+  // The link in memory, else as stored (after a restart); null if neither.
+  Result<UpstreamLink*> FindLink(const std::string& link_id,
+                                 const std::string& document);
+  static LinkRecord SavedLink(const std::string& link_id,
+                              const UpstreamLink& link);
   DocumentBlock Process(const std::string& client_id,
                         const DocumentBlock& request, bool read_only,
                         WriteBatch& batch);

@@ -1,7 +1,8 @@
-// Store: where the server engine keeps documents and every client's view of
-// them (shadow, backup shadow, versions, unacknowledged edits), so that both
-// survive a restart. The engine writes one batch per request and replies only
-// after Commit returned OK: a reply never acknowledges what is not durable.
+// Store: where the server engine keeps documents, every client's view of
+// them (shadow, backup shadow, versions, unacknowledged edits) and the client
+// half of each link to an upstream server, so that all survive a restart. The
+// engine writes one batch per request and replies only after Commit returned
+// OK: a reply never acknowledges what is not durable.
 //
 // Implementations: MemoryStore (below, for tests and benchmarks); the server
 // adds durable ones. Thread safety: implementations say; MemoryStore is not
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "diffsync/engine/client.h"
 #include "diffsync/engine/text.h"
 #include "diffsync/status.h"
 
@@ -88,8 +90,22 @@ struct ViewRecord {
   friend bool operator==(const ViewRecord&, const ViewRecord&) = default;
 };
 
+// The client half of a server-to-server link (Server::MakeUpstreamRequest):
+// the link's client, as ClientDocument::SaveState() gives it (its document
+// is `client.document`), and the exact change from the client's text to the
+// document at `anchor.revision`. Stored before each request goes upstream,
+// so that a restarted server resends what the upstream may have applied
+// instead of numbering a new edit at a version the upstream already used.
+struct LinkRecord {
+  std::string link_id;
+  ClientState client;
+  AnchorRecord anchor;  // Of client.text.
+  friend bool operator==(const LinkRecord&, const LinkRecord&) = default;
+};
+
 // What one request changed; applied atomically by Commit: first the
-// deletions (a deleted document loses its changes too), then the rest.
+// deletions (a deleted document loses its changes too, not its links), then
+// the rest.
 struct WriteBatch {
   std::vector<DocumentRecord> documents;
   std::vector<ViewRecord> views;
@@ -99,9 +115,11 @@ struct WriteBatch {
   // change is still kept (older ones are deleted).
   std::vector<ChangeRecord> changes;
   std::vector<std::pair<std::string, int64_t>> trimmed_changes;
+  std::vector<LinkRecord> links;
   bool empty() const {
     return documents.empty() && views.empty() && deleted_documents.empty() &&
-           deleted_views.empty() && changes.empty() && trimmed_changes.empty();
+           deleted_views.empty() && changes.empty() &&
+           trimmed_changes.empty() && links.empty();
   }
 };
 
@@ -116,6 +134,8 @@ class Store {
   // revision order.
   virtual Result<std::vector<ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) = 0;
+  virtual Result<std::optional<LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) = 0;
   // All or nothing; when it returns OK the batch is durable. The batch is
   // taken by value: the engine moves its batch in, so that a store that
   // keeps the records (in memory, or staged for a group commit) takes them
@@ -131,6 +151,8 @@ class MemoryStore final : public Store {
       const std::string& client_id, const std::string& document) override;
   Result<std::vector<ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
+  Result<std::optional<LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) override;
   Status Commit(WriteBatch batch) override;
 
   size_t document_count() const { return documents_.size(); }
@@ -142,6 +164,8 @@ class MemoryStore final : public Store {
   // Per document, by revision: a commit appends one and trims the oldest
   // without comparing document names.
   std::map<std::string, std::map<int64_t, ChangeRecord>> changes_;
+  // By (link id, document).
+  std::map<std::pair<std::string, std::string>, LinkRecord> links_;
 };
 
 }  // namespace diffsync::engine

@@ -1,7 +1,8 @@
 // SqliteStore: the durable engine::Store of the DiffSync server, one SQLite
-// file holding every document, its recent changes and every client's view of
-// it, so that a restarted server still merges the edits its clients made
-// while it was down, exactly where they were typed.
+// file holding every document, its recent changes, every client's view of it
+// and the client half of each link to an upstream server, so that a restarted
+// server still merges the edits its clients made while it was down, exactly
+// where they were typed.
 //
 // Durability: the file is in WAL mode with synchronous=FULL, so when Commit
 // returns OK the batch has been fsync'd and survives a crash or power loss.
@@ -19,11 +20,11 @@
 //
 // Thread safety: thread-safe. The store holds two connections to the file,
 // each behind its own mutex: writes (Commit, DeleteViewsIdleBefore) use one,
-// reads (LoadDocument, LoadView, LoadChanges, ListDocuments, Counts) the
-// other. WAL lets them run at once, so a commit thread never waits for
-// readers nor readers for the commit's fsync; each read sees the state after
-// some whole number of commits. Concurrent calls of the same kind are
-// serialized. A third connection, on the store's own thread, checkpoints
+// reads (LoadDocument, LoadView, LoadChanges, LoadLink, ListDocuments,
+// Counts) the other. WAL lets them run at once, so a commit thread never
+// waits for readers nor readers for the commit's fsync; each read sees the
+// state after some whole number of commits. Concurrent calls of the same kind
+// are serialized. A third connection, on the store's own thread, checkpoints
 // the WAL in the background (SqliteOptions::checkpoint_pages).
 //
 // Example:
@@ -74,7 +75,7 @@ struct StoreCounts {
 class SqliteStore final : public engine::Store {
  public:
   // The schema this build reads and writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens the store at `path`, creating the file and its schema if needed
   // and migrating a file of an older schema.
@@ -90,6 +91,8 @@ class SqliteStore final : public engine::Store {
       const std::string& client_id, const std::string& document) override;
   Result<std::vector<engine::ChangeRecord>> LoadChanges(
       const std::string& document, int64_t from_revision) override;
+  Result<std::optional<engine::LinkRecord>> LoadLink(
+      const std::string& link_id, const std::string& document) override;
   // One transaction: the batch's deletions (a document's with its changes),
   // then its upserts, appended changes and trims.
   Status Commit(engine::WriteBatch batch) override;
