@@ -561,6 +561,26 @@ Result<std::string> ReadString(const Query& q, int col, std::string_view row,
   return std::string(bytes);
 }
 
+// A link's text column that usually equals another of its texts (`same`):
+// NULL then, so that the text is stored once.
+void BindUnlessSame(const std::string& text, const std::string& same,
+                    Query& q) {
+  if (text == same) {
+    q.Null();
+  } else {
+    q.Text(text);
+  }
+}
+
+// Reads what BindUnlessSame wrote.
+Result<std::string> ReadStringOrSame(const Query& q, int col,
+                                     const std::string& same,
+                                     std::string_view row,
+                                     std::string_view column) {
+  if (q.IsNull(col)) return same;
+  return ReadString(q, col, row, column);
+}
+
 // An anchor's two columns: NULL, NULL when unknown.
 void BindAnchor(const AnchorRecord& anchor, Query& q) {
   if (anchor.revision < 0) {
@@ -843,17 +863,9 @@ Status SqliteStore::Connection::Write(const WriteBatch& batch) {
     const std::string stack = EncodeLinkEdits(c.edit_stack);
     Query q(Statement(Sql::kUpsertLink));
     q.Text(l.link_id).Text(c.document).Text(c.text);
-    // In step, the three texts are one: NULL stores it once.
-    if (c.shadow == c.text) {
-      q.Null();
-    } else {
-      q.Text(c.shadow);
-    }
-    if (c.confirmed == c.shadow) {
-      q.Null();
-    } else {
-      q.Text(c.confirmed);
-    }
+    // In step, the three texts are one.
+    BindUnlessSame(c.shadow, c.text, q);
+    BindUnlessSame(c.confirmed, c.shadow, q);
     q.Int(c.client_version).Int(c.server_version);
     q.Int(c.delta_ok ? 1 : 0).Int(c.joined ? 1 : 0).Int(c.rebase ? 1 : 0);
     if (c.local_delta) {
@@ -1094,20 +1106,13 @@ Result<std::optional<LinkRecord>> SqliteStore::LoadLink(
   Result<std::string> text = ReadString(q, 0, row, "text");
   if (!text.ok()) return text.status();
   c.text = std::move(*text);
-  if (q.IsNull(1)) {
-    c.shadow = c.text;
-  } else {
-    Result<std::string> shadow = ReadString(q, 1, row, "shadow");
-    if (!shadow.ok()) return shadow.status();
-    c.shadow = std::move(*shadow);
-  }
-  if (q.IsNull(2)) {
-    c.confirmed = c.shadow;
-  } else {
-    Result<std::string> confirmed = ReadString(q, 2, row, "confirmed");
-    if (!confirmed.ok()) return confirmed.status();
-    c.confirmed = std::move(*confirmed);
-  }
+  Result<std::string> shadow = ReadStringOrSame(q, 1, c.text, row, "shadow");
+  if (!shadow.ok()) return shadow.status();
+  c.shadow = std::move(*shadow);
+  Result<std::string> confirmed =
+      ReadStringOrSame(q, 2, c.shadow, row, "confirmed");
+  if (!confirmed.ok()) return confirmed.status();
+  c.confirmed = std::move(*confirmed);
   c.client_version = q.ColumnInt(3);
   c.server_version = q.ColumnInt(4);
   c.delta_ok = q.ColumnInt(5) != 0;
