@@ -174,7 +174,11 @@ Status ClientDocument::Apply(const ChangeSet& change) {
   Result<Text> edited = change.Apply(text_);
   if (!edited.ok()) return edited.status();
   text_ = std::move(*edited);
-  if (local_known_) local_ = ChangeSet::Compose(local_, change);
+  // Most edits follow a sync, after which the local change is the
+  // identity: composing onto it would only rebuild `change`.
+  if (local_known_) {
+    local_ = local_.IsIdentity() ? change : ChangeSet::Compose(local_, change);
+  }
   return Status::Ok();
 }
 
@@ -183,7 +187,7 @@ void ClientDocument::SetText(Text text) {
   local_known_ = false;
 }
 
-ChangeSet ClientDocument::LocalChange() {
+const ChangeSet& ClientDocument::LocalChange() {
   if (!local_known_) {
     local_ = internal::DiffChange(shadow_, text_, options_.dmp);
     local_known_ = true;
@@ -201,7 +205,7 @@ Edit ClientDocument::RawEdit(const Text& text) {
 
 DocumentBlock ClientDocument::MakeRequest() {
   if (delta_ok_) {
-    const ChangeSet change = LocalChange();
+    const ChangeSet& change = LocalChange();
     const bool changed = !change.IsIdentity();
     if (changed) shadow_ = text_;
     // An empty delta is still sent when nothing is pending: it carries our
@@ -343,6 +347,15 @@ Result<ReplyEffects> ClientDocument::HandleReply(const DocumentBlock& reply) {
       continue;
     }
     if (edit.version < server_version_) continue;  // Seen already.
+    if (edit.open_end && edit.data.empty()) {
+      // The usual reply: nothing new, which fits any shadow.
+      if (edit.checksum.has_value() && *edit.checksum != shadow_.Crc32()) {
+        out_of_step();
+        continue;
+      }
+      ++server_version_;
+      continue;
+    }
     Result<ChangeSet> change =
         edit.open_end ? ChangeSet::FromOpenDelta(edit.data, shadow_.size16())
                       : ChangeSet::FromDelta(edit.data, shadow_.size16());

@@ -666,6 +666,15 @@ std::string Utf8Problem(std::string_view text) {
 
 // A field written as it is must not end its line early.
 std::string UnescapedProblem(std::string_view text) {
+  // Deltas and ids are short and ASCII: one pass settles most of them.
+  bool plain = true;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '\n' || c == '\r') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return "";
   if (size_t at = FindLineBreak(text);
       at != std::string_view::npos) {
     return "line break at offset " + std::to_string(at) +
@@ -786,7 +795,11 @@ class Encoder {
       track_.SetClient(client_id_, echo_);
     }
     if (block.document.empty()) return Fail("document", "empty");
-    if (std::string p = Utf8Problem(block.document); !p.empty()) {
+    // The document in force was checked when it was written.
+    if (std::string p = block.document == track_.document()
+                            ? std::string()
+                            : Utf8Problem(block.document);
+        !p.empty()) {
       return Fail("document", p);
     }
     if (block.nullify) {
@@ -1000,15 +1013,15 @@ Result<std::string> EncodeMessage(const Message& message) {
 namespace internal {
 
 std::string_view StripTrailingRetain(std::string_view delta) {
-  const size_t tab = delta.rfind('\t');
-  const std::string_view last =
-      tab == std::string_view::npos ? delta : delta.substr(tab + 1);
-  if (last.size() < 2 || last[0] != '=' ||
-      last.find_first_not_of("0123456789", 1) != std::string_view::npos) {
-    return delta;
-  }
-  return tab == std::string_view::npos ? std::string_view()
-                                       : delta.substr(0, tab);
+  // From the end: digits, then '=' at the start or after a tab. A plain
+  // loop: find_first_not_of calls memchr once per digit.
+  size_t i = delta.size();
+  while (i > 0 && delta[i - 1] >= '0' && delta[i - 1] <= '9') --i;
+  if (i == delta.size() || i == 0 || delta[i - 1] != '=') return delta;
+  const size_t token = i - 1;
+  if (token == 0) return std::string_view();
+  if (delta[token - 1] != '\t') return delta;
+  return delta.substr(0, token - 1);
 }
 
 Result<std::string> EncodeMessage(const Message& message, WireForm form,

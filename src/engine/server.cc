@@ -5,15 +5,20 @@
 
 #include "dmp/utf.h"
 #include "engine/merge.h"
+#include "engine/wire_context.h"
 
 namespace diffsync::engine {
 namespace {
 
 // True for a delta that only retains ("=N", or nothing on an empty text).
 bool IsIdentityDelta(std::string_view delta) {
-  if (delta.empty()) return true;
-  return delta[0] == '=' && delta.size() > 1 &&
-         delta.find_first_not_of("0123456789", 1) == std::string_view::npos;
+  return internal::StripTrailingRetain(delta).empty();
+}
+
+// The delta of a change that keeps all `units` of its text, as
+// ChangeSet::ToDelta writes it.
+std::string RetainAll(int64_t units) {
+  return units == 0 ? std::string() : "=" + std::to_string(units);
 }
 
 // The view's unacknowledged server edits and conflict reports, as reply
@@ -78,6 +83,12 @@ struct Server::DocumentState {
   // history[i] changed revision history_base + i into the next one.
   std::deque<ChangeSet> history;
   int64_t history_base = 0;
+
+  // Whether `anchor` leads to the current text unchanged: its shadow is the
+  // document, as after every reply nobody else's edit followed.
+  bool Unchanged(const Anchor& anchor) const {
+    return anchor.revision == revision && anchor.to_document.IsIdentity();
+  }
 
   // The change from the text at `anchor.revision`, composed onto the anchor,
   // or nullopt if that history is no longer kept.
@@ -222,8 +233,10 @@ Result<Server::ViewState*> Server::GetView(const std::string& client_id,
     // fresh view and is answered with a full resync.
     *view = ViewState();
   }
-  view->record.client_id = client_id;
-  view->record.document = document;
+  if (view->record.client_id.empty()) {  // New, or expired just now.
+    view->record.client_id = client_id;
+    view->record.document = document;
+  }
   view->record.last_seen_millis = now;
   return view;
 }
@@ -295,7 +308,13 @@ void Server::NormalizeLineBreaks(DocumentState& doc) {
 ViewRecord Server::SavedView(const ViewState& view) {
   ViewRecord record = view.record;
   record.anchor = view.anchor.ToRecord();
-  record.backup_anchor = view.backup_anchor.ToRecord();
+  // After a reply nobody else's edit followed, the backup is anchored
+  // where the shadow is.
+  record.backup_anchor =
+      view.backup_anchor.revision == view.anchor.revision &&
+              view.backup_anchor.to_document == view.anchor.to_document
+          ? record.anchor
+          : view.backup_anchor.ToRecord();
   return record;
 }
 
@@ -560,8 +579,10 @@ DocumentBlock Server::Process(const std::string& client_id,
                                " units; edit refused");
         continue;
       }
-      std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
-      if (!to_doc) {
+      const bool unchanged = doc.Unchanged(view.anchor);
+      std::optional<ChangeSet> to_doc;
+      if (!unchanged) to_doc = doc.ToCurrent(view.anchor);
+      if (!unchanged && !to_doc) {
         ++stats_.diffed_merges;
         to_doc = internal::DiffChange(v.shadow, doc.text, options_.dmp);
       }
@@ -569,7 +590,7 @@ DocumentBlock Server::Process(const std::string& client_id,
         doc.Record(internal::DiffChange(doc.text, *new_shadow, options_.dmp),
                    *new_shadow, options_.history_limit);
         view.anchor = {ChangeSet::Identity(new_shadow->size16()), doc.revision};
-      } else if (to_doc->IsIdentity()) {
+      } else if (unchanged || to_doc->IsIdentity()) {
         // Nobody else changed the document since this shadow: the new
         // shadow is the new document (and shares its storage).
         stats_.exact_hunks += internal::CountHunks(*change);
@@ -624,10 +645,18 @@ DocumentBlock Server::Process(const std::string& client_id,
       });
   if (document_changed && may_bring_cr) NormalizeLineBreaks(doc);
   if (delta_ok) {
-    std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
-    if (!to_doc) to_doc = internal::DiffChange(v.shadow, doc.text, options_.dmp);
+    std::string delta;
+    if (doc.Unchanged(view.anchor)) {
+      delta = RetainAll(v.shadow.size16());
+    } else {
+      std::optional<ChangeSet> to_doc = doc.ToCurrent(view.anchor);
+      if (!to_doc) {
+        to_doc = internal::DiffChange(v.shadow, doc.text, options_.dmp);
+      }
+      delta = to_doc->ToDelta();
+    }
     v.edit_stack.push_back(
-        {overwrite ? 'D' : 'd', v.server_version, to_doc->ToDelta()});
+        {overwrite ? 'D' : 'd', v.server_version, std::move(delta)});
     ++v.server_version;
   } else {
     // MobWrite's resync: consume a client version and send the whole text.

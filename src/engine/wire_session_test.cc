@@ -17,6 +17,7 @@
 #include "diffsync/engine/clock.h"
 #include "diffsync/engine/server.h"
 #include "diffsync/engine/store.h"
+#include "engine/wire_context.h"
 
 namespace diffsync::engine {
 namespace {
@@ -151,6 +152,21 @@ TEST(WireSessionTest, CompactLinesWithoutContextAreErrors) {
   EXPECT_EQ(server.Decode("d:=1\n").status().code(), StatusCode::kOutOfRange);
   EXPECT_EQ(server.Decode("F:2\nd:2:=1\nh:2:zz\n\n").status().message(),
             "line 3: h line: checksum \"zz\" is not 8 hexadecimal digits");
+}
+
+TEST(WireSessionTest, OnlyATrailingRetainIsStripped) {
+  using internal::StripTrailingRetain;
+  EXPECT_EQ(StripTrailingRetain(""), "");
+  EXPECT_EQ(StripTrailingRetain("=5"), "");
+  EXPECT_EQ(StripTrailingRetain("=12\t+a\t=7"), "=12\t+a");
+  EXPECT_EQ(StripTrailingRetain("=3\t\t=5"), "=3\t");
+  EXPECT_EQ(StripTrailingRetain("\t=5"), "");
+  // Anything else ends the delta and stays: an insert, a delete, a retain
+  // without a count or with more than digits, digits that are no token.
+  for (const char* kept : {"+a", "=4\t+a", "=", "=4\t=", "=5x", "-5", "=1\t-5",
+                           "123", "+a=5", "x\t+a=5", "+%3D5"}) {
+    EXPECT_EQ(StripTrailingRetain(kept), kept) << kept;
+  }
 }
 
 // Random typing by several clients, with pushes and reconnections (new

@@ -148,7 +148,7 @@ class ClientDocument {
  private:
   // The exact change from shadow_ to text_ (computing it if only SetText
   // told us about the change).
-  ChangeSet LocalChange();
+  const ChangeSet& LocalChange();
   // A raw-text edit with the next client version.
   Edit RawEdit(const Text& text);
 
