@@ -10,6 +10,10 @@
 //   diffsync_load --port 8080 --clients 10000 --documents 1000 --rate 1
 //       --seconds 30 --server-pid $(pgrep diffsyncd)
 //
+// Latency is reported twice: over the whole run, and over the steady
+// state only (requests sent from one period after the last client
+// connected), which leaves out the connection storm at the start.
+//
 // --converge runs the other scenario of docs/benchmarks.md: all clients on
 // one document edit for --seconds, stop, and every client syncs once more;
 // it reports whether all texts then agree and how long that took.
@@ -111,6 +115,7 @@ class Histogram {
 
 struct Stats {
   Histogram rtt;
+  Histogram steady_rtt;
   int64_t syncs = 0;
   int64_t bytes_out = 0;
   int64_t bytes_in = 0;
@@ -128,6 +133,26 @@ bool IsPush(const diffsync::engine::Message& m) {
   }
   return false;
 }
+
+// When every client has connected (or failed to): the steady state starts
+// one period later. Shared by the generator's threads.
+struct Settling {
+  explicit Settling(int clients) : remaining(clients) {}
+  // Called once per client when its connection attempt ends.
+  void Settled(std::chrono::microseconds period) {
+    if (remaining.fetch_sub(1) == 1) {
+      all_connected_at.store(Clock::now().time_since_epoch().count());
+      steady_from.store((Clock::now() + period).time_since_epoch().count());
+    }
+  }
+  bool IsSteady(Clock::time_point sent) const {
+    const Clock::rep from = steady_from.load();
+    return from != 0 && sent.time_since_epoch().count() >= from;
+  }
+  std::atomic<int> remaining;
+  std::atomic<Clock::rep> all_connected_at{0};
+  std::atomic<Clock::rep> steady_from{0};
+};
 
 // --converge: the clients wait here after their last edit, then each syncs
 // once more.
@@ -150,7 +175,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
  public:
   LoadClient(asio::io_context& io, const Options& options, Stats& stats,
              int index, const std::string& run, std::string document,
-             Clock::time_point until, Barrier* barrier)
+             Clock::time_point until, Barrier* barrier, Settling& settling)
       : options_(options),
         stats_(stats),
         ws_(io),
@@ -160,6 +185,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
         rng_(options.seed * 7919u + static_cast<uint32_t>(index)),
         until_(until),
         barrier_(barrier),
+        settling_(settling),
         period_(static_cast<int64_t>(1e6 / options.rate)) {}
 
   static asio::awaitable<void> Connect(std::shared_ptr<LoadClient> self) {
@@ -171,6 +197,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
       std::tie(ec) = co_await self->ws_.async_handshake(self->options_.host,
                                                         "/ws", kNoThrow);
     }
+    self->settling_.Settled(self->period_);
     if (ec) {
       ++self->stats_.errors;
       self->closed_ = true;
@@ -235,9 +262,11 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
 
   void OnReply(const diffsync::engine::Message& reply) {
     awaiting_ = false;
-    stats_.rtt.Add(std::chrono::duration_cast<std::chrono::microseconds>(
-                       Clock::now() - sent_)
-                       .count());
+    const int64_t rtt = std::chrono::duration_cast<std::chrono::microseconds>(
+                            Clock::now() - sent_)
+                            .count();
+    stats_.rtt.Add(rtt);
+    if (settling_.IsSteady(sent_)) stats_.steady_rtt.Add(rtt);
     ++stats_.syncs;
     if (!reply.documents.empty() &&
         !doc_.HandleReply(reply.documents[0]).ok()) {
@@ -337,6 +366,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
   std::mt19937 rng_;
   const Clock::time_point until_;
   Barrier* const barrier_;
+  Settling& settling_;
   const std::chrono::microseconds period_;
   Clock::time_point next_;
   Clock::time_point sent_;
@@ -399,6 +429,7 @@ int RunLoad(const Options& options) {
   std::vector<std::vector<std::shared_ptr<LoadClient>>> clients(
       static_cast<size_t>(options.threads));
   std::unique_ptr<Barrier> barrier;
+  Settling settling(options.clients);
   // Client ids are unique per run: an id names a client's state.
   const std::string run = std::to_string(
       std::chrono::system_clock::now().time_since_epoch().count() % 1000000007);
@@ -415,7 +446,7 @@ int RunLoad(const Options& options) {
     auto client = std::make_shared<LoadClient>(
         *ios[t], options, stats[t], i, run,
         "load-doc-" + std::to_string(i % options.documents), until,
-        barrier.get());
+        barrier.get(), settling);
     clients[t].push_back(client);
     asio::co_spawn(*ios[t], LoadClient::Connect(client), asio::detached);
   }
@@ -441,6 +472,7 @@ int RunLoad(const Options& options) {
   Stats total;
   for (const Stats& s : stats) {
     total.rtt.Merge(s.rtt);
+    total.steady_rtt.Merge(s.steady_rtt);
     total.syncs += s.syncs;
     total.bytes_in += s.bytes_in;
     total.bytes_out += s.bytes_out;
@@ -453,12 +485,27 @@ int RunLoad(const Options& options) {
             << total.connected << ") documents " << options.documents
             << " rate " << options.rate << "/s threads " << options.threads
             << "\n"
-            << "syncs " << total.syncs << " in " << elapsed << " s = "
-            << total.syncs / options.seconds << " syncs/s\n"
+            << "syncs " << total.syncs << " in " << elapsed
+            << " s = " << total.syncs / options.seconds << " syncs/s\n"
             << "rtt ms p50 " << total.rtt.Percentile(0.50) << " p99 "
             << total.rtt.Percentile(0.99) << " p99.9 "
-            << total.rtt.Percentile(0.999) << "\n"
-            << "bytes per sync (request + reply + pushes) "
+            << total.rtt.Percentile(0.999) << "\n";
+  if (settling.all_connected_at.load() != 0) {
+    const auto since_start = [&](Clock::rep t) {
+      return std::chrono::duration<double>(
+                 Clock::time_point(Clock::duration(t)) - start)
+          .count();
+    };
+    std::cout << "steady state from "
+              << since_start(settling.steady_from.load())
+              << " s (all connected at "
+              << since_start(settling.all_connected_at.load())
+              << " s): " << total.steady_rtt.total() << " syncs, rtt ms p50 "
+              << total.steady_rtt.Percentile(0.50) << " p99 "
+              << total.steady_rtt.Percentile(0.99) << " p99.9 "
+              << total.steady_rtt.Percentile(0.999) << "\n";
+  }
+  std::cout << "bytes per sync (request + reply + pushes) "
             << static_cast<double>(total.bytes_in + total.bytes_out) /
                    std::max<int64_t>(total.syncs, 1)
             << "\npushes applied " << total.pushes_applied << " ignored "
