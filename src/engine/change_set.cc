@@ -23,6 +23,13 @@ std::pair<std::string_view, std::string_view> SplitAt(std::string_view utf8,
   return {utf8.substr(0, bytes), utf8.substr(bytes)};
 }
 
+// What Cursor::Take consumed of an insert: its text and that text's length
+// in UTF-16 units.
+struct Taken {
+  std::string_view text;
+  int64_t units = 0;
+};
+
 // Walks the ops of a change one piece at a time: Take(n) consumes up to n
 // units of the current op and returns what was taken.
 class Cursor {
@@ -34,18 +41,36 @@ class Cursor {
   int64_t Remaining() const { return ops_[index_].length - offset_; }
 
   // Consumes min(n, Remaining()) units; for an insert returns the text.
-  std::string_view Take(int64_t n) {
+  // Composing a document's history takes whole inserts, or pieces of ASCII
+  // ones, far more often than pieces of others: those need no scan.
+  Taken Take(int64_t n) {
     const ChangeSet::Op& op = ops_[index_];
-    std::string_view text;
+    const int64_t units = std::min(n, Remaining());
+    Taken taken;
     if (op.kind == Kind::kInsert) {
-      text = SplitAt(SplitAt(op.text, offset_).second, n).first;
+      if (offset_ == 0 && units == op.length) {
+        taken = {op.text, units};
+      } else if (op.text.size() == static_cast<size_t>(op.length)) {
+        // One byte per unit: all ASCII.
+        taken = {std::string_view(op.text).substr(static_cast<size_t>(offset_),
+                                                  static_cast<size_t>(units)),
+                 units};
+      } else {
+        taken.text = SplitAt(SplitAt(op.text, offset_).second, units).first;
+        taken.units = Units(taken.text);
+      }
     }
+    Skip(units);
+    return taken;
+  }
+
+  // Consumes min(n, Remaining()) units.
+  void Skip(int64_t n) {
     offset_ += std::min(n, Remaining());
-    if (offset_ >= op.length) {
+    if (offset_ >= ops_[index_].length) {
       ++index_;
       offset_ = 0;
     }
-    return text;
   }
 
  private:
@@ -62,33 +87,34 @@ ChangeSet ChangeSet::Identity(int64_t length) {
   return c;
 }
 
-void ChangeSet::Push(Op op) {
-  if (op.length == 0) return;
-  if (!ops_.empty() && ops_.back().kind == op.kind) {
-    ops_.back().length += op.length;
-    ops_.back().text += op.text;
+void ChangeSet::Push(Kind kind, int64_t length, std::string_view text) {
+  if (length == 0) return;
+  if (!ops_.empty() && ops_.back().kind == kind) {
+    ops_.back().length += length;
+    ops_.back().text += text;
     return;
   }
   // Most changes are a retain, an edit and a retain: one allocation.
   if (ops_.capacity() == 0) ops_.reserve(4);
-  ops_.push_back(std::move(op));
+  ops_.push_back({kind, length, std::string(text)});
 }
 
 void ChangeSet::Retain(int64_t n) {
   base_length_ += n;
   target_length_ += n;
-  Push({Kind::kRetain, n, {}});
+  Push(Kind::kRetain, n, {});
 }
 
 void ChangeSet::Delete(int64_t n) {
   base_length_ += n;
-  Push({Kind::kDelete, n, {}});
+  Push(Kind::kDelete, n, {});
 }
 
-void ChangeSet::Insert(std::string_view utf8) {
-  const int64_t n = Units(utf8);
-  target_length_ += n;
-  Push({Kind::kInsert, n, std::string(utf8)});
+void ChangeSet::Insert(std::string_view utf8) { Insert(utf8, Units(utf8)); }
+
+void ChangeSet::Insert(std::string_view utf8, int64_t units) {
+  target_length_ += units;
+  Push(Kind::kInsert, units, utf8);
 }
 
 bool ChangeSet::IsIdentity() const {
@@ -240,37 +266,47 @@ int64_t ChangeSet::MapPosition(int64_t pos, bool after_inserts) const {
 
 ChangeSet ChangeSet::Compose(const ChangeSet& first, const ChangeSet& second) {
   ChangeSet out;
+  ComposeInto(first, second, out);
+  return out;
+}
+
+void ChangeSet::ComposeInto(const ChangeSet& first, const ChangeSet& second,
+                            ChangeSet& out) {
+  out.ops_.clear();
+  out.base_length_ = 0;
+  out.target_length_ = 0;
   Cursor a(first.ops_);
   Cursor b(second.ops_);
   while (!a.Done() || !b.Done()) {
     if (!a.Done() && a.kind() == Kind::kDelete) {
       out.Delete(a.Remaining());
-      a.Take(a.Remaining());
+      a.Skip(a.Remaining());
       continue;
     }
     if (!b.Done() && b.kind() == Kind::kInsert) {
-      out.Insert(b.Take(b.Remaining()));
+      const Taken inserted = b.Take(b.Remaining());
+      out.Insert(inserted.text, inserted.units);
       continue;
     }
     if (a.Done() || b.Done()) break;  // Mismatched lengths: a precondition.
     const int64_t n = std::min(a.Remaining(), b.Remaining());
     if (a.kind() == Kind::kRetain && b.kind() == Kind::kRetain) {
       out.Retain(n);
-      a.Take(n);
-      b.Take(n);
+      a.Skip(n);
+      b.Skip(n);
     } else if (a.kind() == Kind::kInsert && b.kind() == Kind::kDelete) {
-      a.Take(n);  // Inserted, then deleted: nothing remains.
-      b.Take(n);
+      a.Skip(n);  // Inserted, then deleted: nothing remains.
+      b.Skip(n);
     } else if (a.kind() == Kind::kInsert && b.kind() == Kind::kRetain) {
-      out.Insert(a.Take(n));
-      b.Take(n);
+      const Taken inserted = a.Take(n);
+      out.Insert(inserted.text, inserted.units);
+      b.Skip(n);
     } else {  // a retains what b deletes.
       out.Delete(n);
-      a.Take(n);
-      b.Take(n);
+      a.Skip(n);
+      b.Skip(n);
     }
   }
-  return out;
 }
 
 std::pair<ChangeSet, ChangeSet> ChangeSet::Transform(const ChangeSet& a,
@@ -281,23 +317,23 @@ std::pair<ChangeSet, ChangeSet> ChangeSet::Transform(const ChangeSet& a,
   Cursor cb(b.ops_);
   while (!ca.Done() || !cb.Done()) {
     if (!ca.Done() && ca.kind() == Kind::kInsert) {
-      const std::string_view text = ca.Take(ca.Remaining());
-      a_prime.Insert(text);
-      b_prime.Retain(Units(text));
+      const Taken inserted = ca.Take(ca.Remaining());
+      a_prime.Insert(inserted.text, inserted.units);
+      b_prime.Retain(inserted.units);
       continue;
     }
     if (!cb.Done() && cb.kind() == Kind::kInsert) {
-      const std::string_view text = cb.Take(cb.Remaining());
-      a_prime.Retain(Units(text));
-      b_prime.Insert(text);
+      const Taken inserted = cb.Take(cb.Remaining());
+      a_prime.Retain(inserted.units);
+      b_prime.Insert(inserted.text, inserted.units);
       continue;
     }
     if (ca.Done() || cb.Done()) break;  // Mismatched bases: a precondition.
     const int64_t n = std::min(ca.Remaining(), cb.Remaining());
     const Kind ka = ca.kind();
     const Kind kb = cb.kind();
-    ca.Take(n);
-    cb.Take(n);
+    ca.Skip(n);
+    cb.Skip(n);
     if (ka == Kind::kRetain && kb == Kind::kRetain) {
       a_prime.Retain(n);
       b_prime.Retain(n);

@@ -96,9 +96,14 @@ struct Server::DocumentState {
     if (anchor.revision < history_base || anchor.revision > revision) {
       return std::nullopt;
     }
-    ChangeSet change = anchor.to_document;
+    if (anchor.revision == revision) return anchor.to_document;
+    ChangeSet change;
+    ChangeSet next;
+    const ChangeSet* so_far = &anchor.to_document;
     for (int64_t r = anchor.revision; r < revision; ++r) {
-      change = ChangeSet::Compose(change, history[r - history_base]);
+      ChangeSet::ComposeInto(*so_far, history[r - history_base], next);
+      std::swap(change, next);
+      so_far = &change;
     }
     return change;
   }

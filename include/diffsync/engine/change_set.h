@@ -78,6 +78,11 @@ class ChangeSet {
 
   // `first` then `second` as one change (second.base == first.target).
   static ChangeSet Compose(const ChangeSet& first, const ChangeSet& second);
+  // The same into `out` (neither `first` nor `second`), reusing its storage:
+  // composing a run of changes alternates between two of them instead of
+  // allocating one per step.
+  static void ComposeInto(const ChangeSet& first, const ChangeSet& second,
+                          ChangeSet& out);
 
   // For two changes of the same base, returns {a', b'} such that
   // b then a' == a then b' (operational transform). Where both insert at the
@@ -90,7 +95,9 @@ class ChangeSet {
  private:
   static Result<ChangeSet> FromDelta(std::string_view delta,
                                      int64_t base_length, bool open_end);
-  void Push(Op op);
+  void Push(Op::Kind kind, int64_t length, std::string_view text);
+  // Insert, for text whose length in units the caller already knows.
+  void Insert(std::string_view utf8, int64_t units);
 
   std::vector<Op> ops_;
   int64_t base_length_ = 0;
