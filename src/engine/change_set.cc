@@ -91,12 +91,15 @@ void ChangeSet::Push(Kind kind, int64_t length, std::string_view text) {
   if (length == 0) return;
   if (!ops_.empty() && ops_.back().kind == kind) {
     ops_.back().length += length;
-    ops_.back().text += text;
+    if (kind == Kind::kInsert) ops_.back().text += text;
     return;
   }
   // Most changes are a retain, an edit and a retain: one allocation.
   if (ops_.capacity() == 0) ops_.reserve(4);
-  ops_.push_back({kind, length, std::string(text)});
+  Op& op = ops_.emplace_back();
+  op.kind = kind;
+  op.length = length;
+  if (kind == Kind::kInsert) op.text = text;
 }
 
 void ChangeSet::Retain(int64_t n) {
@@ -273,6 +276,8 @@ ChangeSet ChangeSet::Compose(const ChangeSet& first, const ChangeSet& second) {
 void ChangeSet::ComposeInto(const ChangeSet& first, const ChangeSet& second,
                             ChangeSet& out) {
   out.ops_.clear();
+  // Each operation of the result ends where one of the inputs' does.
+  out.ops_.reserve(first.ops_.size() + second.ops_.size());
   out.base_length_ = 0;
   out.target_length_ = 0;
   Cursor a(first.ops_);
@@ -313,6 +318,8 @@ std::pair<ChangeSet, ChangeSet> ChangeSet::Transform(const ChangeSet& a,
                                                      const ChangeSet& b) {
   ChangeSet a_prime;  // a, applied after b.
   ChangeSet b_prime;  // b, applied after a.
+  a_prime.ops_.reserve(a.ops_.size() + b.ops_.size());
+  b_prime.ops_.reserve(a.ops_.size() + b.ops_.size());
   Cursor ca(a.ops_);
   Cursor cb(b.ops_);
   while (!ca.Done() || !cb.Done()) {
