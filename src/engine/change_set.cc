@@ -276,7 +276,9 @@ ChangeSet ChangeSet::Compose(const ChangeSet& first, const ChangeSet& second) {
 void ChangeSet::ComposeInto(const ChangeSet& first, const ChangeSet& second,
                             ChangeSet& out) {
   out.ops_.clear();
-  // Each operation of the result ends where one of the inputs' does.
+  // Each operation of the result ends where one of the inputs' does. (Not
+  // in Transform: its results are kept, in a document's history and its
+  // views' anchors, and would keep the spare room.)
   out.ops_.reserve(first.ops_.size() + second.ops_.size());
   out.base_length_ = 0;
   out.target_length_ = 0;
@@ -318,8 +320,6 @@ std::pair<ChangeSet, ChangeSet> ChangeSet::Transform(const ChangeSet& a,
                                                      const ChangeSet& b) {
   ChangeSet a_prime;  // a, applied after b.
   ChangeSet b_prime;  // b, applied after a.
-  a_prime.ops_.reserve(a.ops_.size() + b.ops_.size());
-  b_prime.ops_.reserve(a.ops_.size() + b.ops_.size());
   Cursor ca(a.ops_);
   Cursor cb(b.ops_);
   while (!ca.Done() || !cb.Done()) {
