@@ -495,15 +495,13 @@ class Decoder {
       return LineError(LineName(letter) +
                        " after an N line: edits need an F line");
     }
-    edit.overwrite = letter == 'D' || letter == 'R';
+    SetEditLetter(letter, edit);
     prev_edit_ = edit.version;
     track_.SetLastEdit(block->document, edit.version);
     if (is_delta) {
-      edit.kind = Edit::Kind::kDelta;
       edit.data = std::string(data);
       edit.open_end = compact_;
     } else {
-      edit.kind = Edit::Kind::kRaw;
       Result<std::string> text =
           Unescape(data, "raw text", OffsetInLine(value, data));
       if (!text.ok()) return text.status();
@@ -891,8 +889,7 @@ class Encoder {
       return Fail(Item("edits", i) + ".open_end",
                   "an open-ended delta exists only in the compact form");
     }
-    char letter = delta ? 'd' : 'r';
-    if (edit.overwrite) letter = delta ? 'D' : 'R';
+    const char letter = EditLetter(edit.kind, edit.overwrite);
     if (compact_ && delta) {
       // The trailing retain is the receiver's to imply, and so is a
       // version that follows the previous edit's.
@@ -1001,6 +998,21 @@ class Encoder {
 };
 
 }  // namespace
+
+char EditLetter(Edit::Kind kind, bool overwrite) {
+  if (kind == Edit::Kind::kDelta) return overwrite ? 'D' : 'd';
+  return overwrite ? 'R' : 'r';
+}
+
+bool SetEditLetter(char letter, Edit& edit) {
+  if (letter != 'd' && letter != 'D' && letter != 'r' && letter != 'R') {
+    return false;
+  }
+  edit.kind =
+      letter == 'd' || letter == 'D' ? Edit::Kind::kDelta : Edit::Kind::kRaw;
+  edit.overwrite = letter == 'D' || letter == 'R';
+  return true;
+}
 
 Result<Message> DecodeMessage(std::string_view wire) {
   return Decoder(WireForm::kNormal, nullptr).Run(wire);

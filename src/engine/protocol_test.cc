@@ -119,6 +119,21 @@ TEST(ProtocolDecodeTest, EditKinds) {
                          Raw(4, "\xE3\x81\x86", true)}));
 }
 
+TEST(ProtocolTest, EditLettersRoundTrip) {
+  for (const char letter : {'d', 'D', 'r', 'R'}) {
+    Edit edit;
+    ASSERT_TRUE(SetEditLetter(letter, edit)) << letter;
+    EXPECT_EQ(edit.kind, letter == 'd' || letter == 'D' ? Edit::Kind::kDelta
+                                                        : Edit::Kind::kRaw);
+    EXPECT_EQ(edit.overwrite, letter == 'D' || letter == 'R');
+    EXPECT_EQ(EditLetter(edit.kind, edit.overwrite), letter);
+  }
+  Edit edit = Raw(3, "text", true);
+  EXPECT_FALSE(SetEditLetter('x', edit));
+  EXPECT_FALSE(SetEditLetter('f', edit));
+  EXPECT_EQ(edit, Raw(3, "text", true));
+}
+
 TEST(ProtocolDecodeTest, DeltaIsKeptExactlyAsOnTheWire) {
   // The codec does not read deltas: escapes stay, odd tokens stay.
   const Message m = Decode("F:0:doc\nd:0:+a%20b%0A\t=3\t\t:x\n\n");

@@ -31,8 +31,7 @@ void AppendStack(const ViewRecord& view, DocumentBlock& reply, bool checksum) {
   }
   for (const StackedEdit& e : view.edit_stack) {
     Edit out;
-    out.kind = e.kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
-    out.overwrite = e.kind != 'd';
+    SetEditLetter(e.kind, out);
     out.version = e.version;
     out.data = e.data;
     reply.edits.push_back(std::move(out));
@@ -660,8 +659,8 @@ DocumentBlock Server::Process(const std::string& client_id,
       }
       delta = to_doc->ToDelta();
     }
-    v.edit_stack.push_back(
-        {overwrite ? 'D' : 'd', v.server_version, std::move(delta)});
+    v.edit_stack.push_back({EditLetter(Edit::Kind::kDelta, overwrite),
+                            v.server_version, std::move(delta)});
     ++v.server_version;
   } else {
     // MobWrite's resync: consume a client version and send the whole text.

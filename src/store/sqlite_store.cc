@@ -281,17 +281,12 @@ std::string EncodeEditStack(const std::vector<StackedEdit>& stack) {
 
 // A link's unacknowledged edits, as its client sends them: kind (MobWrite's
 // letter), version, data, and the shadow's checksum or -1 for none.
-char LinkEditKind(const Edit& e) {
-  if (e.kind == Edit::Kind::kRaw) return e.overwrite ? 'R' : 'r';
-  return e.overwrite ? 'D' : 'd';
-}
-
 std::string EncodeLinkEdits(const std::vector<Edit>& stack) {
   std::string out;
   if (stack.empty()) return out;
   PutVarint(stack.size(), out);
   for (const Edit& e : stack) {
-    out += LinkEditKind(e);
+    out += engine::EditLetter(e.kind, e.overwrite);
     PutInt(e.version, out);
     PutString(e.data, out);
     PutInt(e.checksum ? static_cast<int64_t>(*e.checksum) : -1, out);
@@ -432,13 +427,11 @@ Result<std::vector<Edit>> DecodeLinkEdits(std::string_view blob) {
     const std::string item = "edit " + std::to_string(i);
     char kind = 0;
     if (Status s = in.Byte(&kind, item + " kind"); !s.ok()) return s;
-    if (kind != 'd' && kind != 'D' && kind != 'r' && kind != 'R') {
+    if (!engine::SetEditLetter(kind, e)) {
       return Status::Corruption(item + " kind: byte " +
                                 std::to_string(static_cast<uint8_t>(kind)) +
                                 " is not d, D, r or R");
     }
-    e.kind = kind == 'r' || kind == 'R' ? Edit::Kind::kRaw : Edit::Kind::kDelta;
-    e.overwrite = kind == 'D' || kind == 'R';
     if (Status s = in.Int(&e.version, item + " version"); !s.ok()) return s;
     if (Status s = in.String(&e.data, item + " data"); !s.ok()) return s;
     int64_t checksum = 0;

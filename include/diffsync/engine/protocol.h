@@ -74,6 +74,13 @@ struct Edit {
   friend bool operator==(const Edit&, const Edit&) = default;
 };
 
+// An edit's line letter, as MobWrite's: d a delta, r a raw text, upper case
+// (D, R) to overwrite.
+char EditLetter(Edit::Kind kind, bool overwrite);
+// Sets `edit`'s kind and overwrite from its letter; false, and `edit`
+// untouched, for a letter other than d, D, r and R.
+bool SetEditLetter(char letter, Edit& edit);
+
 // Extension `c`: a hunk of the client's edit `version` that the server could
 // not apply and dropped, reported instead of being silently reverted.
 struct Conflict {
