@@ -48,6 +48,21 @@ uint32_t MultModPPortable(uint32_t a, uint32_t b) {
   return product;
 }
 
+// CombineCrcPairs with the multiplication `Mult`; always inlined, so that
+// in a caller compiled for the carry-less multiply, so is `Mult`.
+template <uint32_t (*Mult)(uint32_t, uint32_t)>
+__attribute__((always_inline)) inline uint64_t CombineWith(
+    const uint64_t* pairs, int n) {
+  auto crc = static_cast<uint32_t>(pairs[0]);
+  auto shift = static_cast<uint32_t>(pairs[0] >> 32);
+  for (int i = 1; i < n; ++i) {
+    const auto part_shift = static_cast<uint32_t>(pairs[i] >> 32);
+    crc = Mult(crc, part_shift) ^ static_cast<uint32_t>(pairs[i]);
+    shift = Mult(shift, part_shift);
+  }
+  return (uint64_t{shift} << 32) | crc;
+}
+
 #ifdef DIFFSYNC_CRC_CLMUL
 
 bool HasClmul() {
@@ -135,14 +150,7 @@ __attribute__((target("pclmul"))) inline uint32_t MultModPClmul(uint32_t a,
 
 __attribute__((target("pclmul"))) uint64_t CombineCrcPairsClmul(
     const uint64_t* pairs, int n) {
-  auto crc = static_cast<uint32_t>(pairs[0]);
-  auto shift = static_cast<uint32_t>(pairs[0] >> 32);
-  for (int i = 1; i < n; ++i) {
-    const auto part_shift = static_cast<uint32_t>(pairs[i] >> 32);
-    crc = MultModPClmul(crc, part_shift) ^ static_cast<uint32_t>(pairs[i]);
-    shift = MultModPClmul(shift, part_shift);
-  }
-  return (uint64_t{shift} << 32) | crc;
+  return CombineWith<MultModPClmul>(pairs, n);
 }
 
 #endif  // DIFFSYNC_CRC_CLMUL
@@ -177,14 +185,7 @@ uint64_t CombineCrcPairs(const uint64_t* pairs, int n) {
 #ifdef DIFFSYNC_CRC_CLMUL
   if (HasClmul()) return CombineCrcPairsClmul(pairs, n);
 #endif
-  auto crc = static_cast<uint32_t>(pairs[0]);
-  auto shift = static_cast<uint32_t>(pairs[0] >> 32);
-  for (int i = 1; i < n; ++i) {
-    const auto part_shift = static_cast<uint32_t>(pairs[i] >> 32);
-    crc = MultModPPortable(crc, part_shift) ^ static_cast<uint32_t>(pairs[i]);
-    shift = MultModPPortable(shift, part_shift);
-  }
-  return (uint64_t{shift} << 32) | crc;
+  return CombineWith<MultModPPortable>(pairs, n);
 }
 
 uint32_t XPow8N(uint64_t n) {
