@@ -338,9 +338,13 @@ Result<Message> Server::Push(const std::string& client_id,
   if (!to_doc) {
     to_doc = internal::DiffChange(view.record.shadow, doc.text, options_.dmp);
   }
-  const ViewState before = view;
   ViewRecord& v = view.record;
-  view.push_base = ViewState::PushBase{v.shadow, v.server_version, view.anchor};
+  // What a failed commit must put back; the rest is in the push base.
+  std::vector<int64_t> sent_with;
+  for (const PendingConflict& c : v.pending_conflicts)
+    sent_with.push_back(c.sent_with);
+  view.push_base =
+      ViewState::PushBase{v.shadow, v.server_version, std::move(view.anchor)};
   v.edit_stack.push_back({'d', v.server_version, to_doc->ToDelta()});
   ++v.server_version;
   v.shadow = doc.text;
@@ -351,7 +355,15 @@ Result<Message> Server::Push(const std::string& client_id,
   WriteBatch batch;
   batch.views.push_back(SavedView(view));
   if (Status s = store_.Commit(std::move(batch)); !s.ok()) {
-    view = before;
+    ViewState::PushBase& base = *view.push_base;
+    v.edit_stack.pop_back();
+    v.server_version = base.server_version;
+    v.shadow = std::move(base.shadow);
+    view.anchor = std::move(base.anchor);
+    for (size_t i = 0; i < sent_with.size(); ++i) {
+      v.pending_conflicts[i].sent_with = sent_with[i];
+    }
+    view.push_base.reset();
     return s.WithContext("store");
   }
   DocumentBlock block;

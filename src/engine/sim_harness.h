@@ -275,8 +275,11 @@ class Simulation {
   using ReplyHook = std::function<void(int client, const ReplyEffects&)>;
 
   Simulation(uint64_t seed, Options options)
-      : rng_(seed), options_(std::move(options)),
-        server_(store_, clock_, options_.server), verbosity_(Verbosity()) {
+      : rng_(seed),
+        push_rng_(~seed),
+        options_(std::move(options)),
+        server_(store_, clock_, options_.server),
+        verbosity_(Verbosity()) {
     for (int i = 0; i < options_.clients; ++i) {
       clients_.push_back(
           Client("c" + std::to_string(i),
@@ -549,7 +552,18 @@ class Simulation {
   void PushToOthers(int sender) {
     for (int j = 0; j < clients() && !failure_; ++j) {
       if (j == sender) continue;
+      // Pushes fail commits from a stream of their own, so that what every
+      // seed does before its first failed push stays as it was.
+      if (options_.faults.store_failure > 0 &&
+          push_rng_.Chance(options_.faults.store_failure)) {
+        ++stats_.store_failures;
+        store_.FailNextCommit();
+      }
       Result<Message> push = server_.Push(clients_[j].id, options_.document);
+      if (Status s = server_.CheckInvariants(); !s.ok()) {
+        return Fail("server invariants after a push to " + clients_[j].id +
+                    ": " + s.ToString());
+      }
       if (!push.ok()) {
         Log("server failed a push to " + clients_[j].id);
         continue;
@@ -619,6 +633,7 @@ class Simulation {
   }
 
   Rng rng_;
+  Rng push_rng_;
   Options options_;
   FlakyStore store_;
   ManualClock clock_;

@@ -4,6 +4,7 @@
 
 #include "diffsync/engine/client.h"
 #include "diffsync/engine/server.h"
+#include "engine/sim_harness.h"
 
 namespace diffsync::engine {
 namespace {
@@ -51,11 +52,12 @@ class Loop {
   }
 
   Server& server() { return server_; }
+  sim::FlakyStore& store() { return store_; }
   const ReplyEffects& effects() const { return effects_; }
   const std::string& last_reply() const { return last_reply_; }
 
  private:
-  MemoryStore store_;
+  sim::FlakyStore store_;  // A MemoryStore unless told to fail a commit.
   ManualClock clock_;
   Server server_;
   ReplyEffects effects_;
@@ -196,6 +198,37 @@ TEST(Push, APushThatCrossesARequestOrIsLostIsRolledBack) {
   EXPECT_EQ(loop.server().stats().resyncs, 0);
   ASSERT_TRUE(loop.Sync("alice", a).ok());
   EXPECT_EQ(a.text().ToString(), "zero one two three");
+}
+
+TEST(Push, APushWhoseCommitFailsChangesNothing) {
+  // Two servers in the same state; on one the first push fails to commit.
+  auto prepare = [](Loop& loop, ClientDocument& a, ClientDocument& b) {
+    ASSERT_TRUE(a.Replace(0, 0, "one two").ok());
+    ASSERT_TRUE(loop.Sync("alice", a).ok());
+    ASSERT_TRUE(loop.Sync("bob", b).ok());
+    ASSERT_TRUE(a.Replace(0, 0, "zero ").ok());
+    ASSERT_TRUE(loop.Sync("alice", a).ok());
+  };
+  Loop failing, plain;
+  ClientDocument a1("doc"), b1("doc"), a2("doc"), b2("doc");
+  prepare(failing, a1, b1);
+  prepare(plain, a2, b2);
+  failing.store().FailNextCommit();
+  EXPECT_FALSE(failing.server().Push("bob", "doc").ok());
+  ASSERT_TRUE(failing.server().CheckInvariants().ok());
+  // The view is as it was: the push made again is the one never failed.
+  Result<Message> again = failing.server().Push("bob", "doc");
+  Result<Message> first = plain.server().Push("bob", "doc");
+  ASSERT_TRUE(again.ok() && first.ok());
+  ASSERT_EQ(again->documents.size(), 1u);
+  EXPECT_EQ(*EncodeMessage(*again), *EncodeMessage(*first));
+  ASSERT_TRUE(b1.HandleReply(again->documents[0]).ok());
+  EXPECT_EQ(b1.text().ToString(), "zero one two");
+  ASSERT_TRUE(b1.Replace(12, 0, " three").ok());
+  ASSERT_TRUE(failing.Sync("bob", b1).ok());
+  ASSERT_TRUE(failing.Sync("alice", a1).ok());
+  EXPECT_EQ(a1.text().ToString(), "zero one two three");
+  EXPECT_EQ(failing.server().stats().resyncs, 0);
 }
 
 TEST(Push, DropCacheFallsBackToTheStore) {
