@@ -137,21 +137,25 @@ bool IsPush(const diffsync::engine::Message& m) {
 // When every client has connected (or failed to): the steady state starts
 // one period later. Shared by the generator's threads.
 struct Settling {
-  explicit Settling(int clients) : remaining(clients) {}
+  Settling(int clients, std::chrono::microseconds one_period)
+      : remaining(clients), period(one_period) {}
   // Called once per client when its connection attempt ends.
-  void Settled(std::chrono::microseconds period) {
+  void Settled() {
     if (remaining.fetch_sub(1) == 1) {
       all_connected_at.store(Clock::now().time_since_epoch().count());
-      steady_from.store((Clock::now() + period).time_since_epoch().count());
     }
   }
+  bool done() const { return all_connected_at.load() != 0; }
+  Clock::time_point all_connected() const {
+    return Clock::time_point(Clock::duration(all_connected_at.load()));
+  }
+  Clock::time_point steady_from() const { return all_connected() + period; }
   bool IsSteady(Clock::time_point sent) const {
-    const Clock::rep from = steady_from.load();
-    return from != 0 && sent.time_since_epoch().count() >= from;
+    return done() && sent >= steady_from();
   }
   std::atomic<int> remaining;
+  const std::chrono::microseconds period;
   std::atomic<Clock::rep> all_connected_at{0};
-  std::atomic<Clock::rep> steady_from{0};
 };
 
 // --converge: the clients wait here after their last edit, then each syncs
@@ -186,7 +190,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
         until_(until),
         barrier_(barrier),
         settling_(settling),
-        period_(static_cast<int64_t>(1e6 / options.rate)) {}
+        period_(settling.period) {}
 
   static asio::awaitable<void> Connect(std::shared_ptr<LoadClient> self) {
     const tcp::endpoint endpoint(asio::ip::make_address(self->options_.host),
@@ -197,7 +201,7 @@ class LoadClient : public std::enable_shared_from_this<LoadClient> {
       std::tie(ec) = co_await self->ws_.async_handshake(self->options_.host,
                                                         "/ws", kNoThrow);
     }
-    self->settling_.Settled(self->period_);
+    self->settling_.Settled();
     if (ec) {
       ++self->stats_.errors;
       self->closed_ = true;
@@ -429,7 +433,9 @@ int RunLoad(const Options& options) {
   std::vector<std::vector<std::shared_ptr<LoadClient>>> clients(
       static_cast<size_t>(options.threads));
   std::unique_ptr<Barrier> barrier;
-  Settling settling(options.clients);
+  Settling settling(
+      options.clients,
+      std::chrono::microseconds(static_cast<int64_t>(1e6 / options.rate)));
   // Client ids are unique per run: an id names a client's state.
   const std::string run = std::to_string(
       std::chrono::system_clock::now().time_since_epoch().count() % 1000000007);
@@ -490,16 +496,13 @@ int RunLoad(const Options& options) {
             << "rtt ms p50 " << total.rtt.Percentile(0.50) << " p99 "
             << total.rtt.Percentile(0.99) << " p99.9 "
             << total.rtt.Percentile(0.999) << "\n";
-  if (settling.all_connected_at.load() != 0) {
-    const auto since_start = [&](Clock::rep t) {
-      return std::chrono::duration<double>(
-                 Clock::time_point(Clock::duration(t)) - start)
-          .count();
+  if (settling.done()) {
+    const auto since_start = [&](Clock::time_point t) {
+      return std::chrono::duration<double>(t - start).count();
     };
-    std::cout << "steady state from "
-              << since_start(settling.steady_from.load())
+    std::cout << "steady state from " << since_start(settling.steady_from())
               << " s (all connected at "
-              << since_start(settling.all_connected_at.load())
+              << since_start(settling.all_connected())
               << " s): " << total.steady_rtt.total() << " syncs, rtt ms p50 "
               << total.steady_rtt.Percentile(0.50) << " p99 "
               << total.steady_rtt.Percentile(0.99) << " p99.9 "
