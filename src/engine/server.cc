@@ -341,8 +341,9 @@ Result<Message> Server::Push(const std::string& client_id,
   ViewRecord& v = view.record;
   // What a failed commit must put back; the rest is in the push base.
   std::vector<int64_t> sent_with;
-  for (const PendingConflict& c : v.pending_conflicts)
+  for (const PendingConflict& c : v.pending_conflicts) {
     sent_with.push_back(c.sent_with);
+  }
   view.push_base =
       ViewState::PushBase{v.shadow, v.server_version, std::move(view.anchor)};
   v.edit_stack.push_back({'d', v.server_version, to_doc->ToDelta()});
